@@ -1,0 +1,186 @@
+"""This module contains build_application: the one place that wires the bot together."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.backends.base import ComplaintBackend
+from bot.backends.factory import create_backend, create_http_client
+from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
+from bot.config import ConfigError, Settings
+from bot.conversation.commands import CustomerCommands
+from bot.conversation.delivery import ResultDelivery
+from bot.conversation.flow import ComplaintFlow, chat_id_of
+from bot.conversation.handlers import MENU_COMMANDS, register_handlers
+from bot.i18n import Translator
+from bot.outbox import OutboxWorker, RetryPolicy
+from bot.services import BotApplication, Services
+from bot.storage.conversations import ConversationStore
+from bot.storage.database import Database
+from bot.storage.ledger import Ledger
+
+logger = logging.getLogger(__name__)
+
+# How often idle drafts are looked for, at most; shorter timeouts are swept more often.
+IDLE_SWEEP_SECONDS = 60.0
+# Telegram's answer to a burst: wait as told and try again, this many times.
+RATE_LIMIT_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBot:
+    """The wired application and the services it was wired with."""
+
+    application: BotApplication
+    services: Services
+    flow: ComplaintFlow
+    commands: CustomerCommands
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    backend: ComplaintBackend | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> BuiltBot:
+    """Builds the Application with its handlers, storage, backend and outbox worker.
+
+    `request` replaces the Bot API transport (tests); `backend` and `http_client` replace the
+    configured backend or its HTTP client.
+    """
+    if settings.telegram_bot_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN: is not set (get one from @BotFather)")
+    database = Database(settings.database_path)
+    translator = Translator(settings.default_language)
+    locks = CustomerLocks()
+    client = http_client or create_http_client(settings)
+    backend = backend or create_backend(
+        settings, database=database, http_client=client, clock=clock
+    )
+
+    builder: ApplicationBuilder = (  # type: ignore[type-arg]
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .concurrent_updates(PerCustomerUpdateProcessor(locks))
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if settings.telegram_rate_limit_per_second > 0:
+        builder = builder.rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.telegram_rate_limit_per_second,
+                overall_time_period=1,
+                max_retries=RATE_LIMIT_RETRIES,
+            )
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        application = builder.build()
+
+    delivery = ResultDelivery(application.bot, translator, locks, settings.complaint_categories)
+    ledger = Ledger(database)
+    outbox = OutboxWorker(
+        ledger,
+        backend,
+        delivery,
+        RetryPolicy(
+            base_seconds=settings.submit_retry_base_seconds,
+            max_seconds=settings.submit_retry_max_seconds,
+            give_up_seconds=settings.submit_give_up_hours * 3600,
+        ),
+        clock=clock,
+        max_in_flight=settings.submit_max_in_flight,
+    )
+    services = Services(
+        settings=settings,
+        database=database,
+        translator=translator,
+        conversations=ConversationStore(database),
+        ledger=ledger,
+        backend=backend,
+        outbox=outbox,
+        locks=locks,
+        clock=clock,
+    )
+    flow = ComplaintFlow(services)
+    commands = CustomerCommands(services, flow)
+    register_handlers(application, commands, flow)
+    application.add_error_handler(_error_handler(services))
+
+    async def post_init(app: BotApplication) -> None:
+        await database.open()
+        await backend.initialize()
+        await outbox.start()
+        sweep = min(IDLE_SWEEP_SECONDS, settings.conversation_timeout_seconds / 2)
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(flow.expire_idle, interval=sweep, first=sweep)
+        await _set_menu(app, translator)
+
+    async def post_stop(app: BotApplication) -> None:
+        await outbox.stop()
+
+    async def post_shutdown(app: BotApplication) -> None:
+        await backend.shutdown()
+        if http_client is None:
+            await client.aclose()
+        await database.close()
+
+    application.post_init = post_init
+    application.post_stop = post_stop
+    application.post_shutdown = post_shutdown
+    return BuiltBot(application, services, flow, commands)
+
+
+async def _set_menu(app: BotApplication, translator: Translator) -> None:
+    """Registers the command menu in every language we have a catalogue for."""
+    for language in translator.languages:
+        t = translator.for_language(language)
+        commands = [BotCommand(name, t(key)) for name, key in MENU_COMMANDS.items()]
+        code = None if language == "en" else language
+        try:
+            await app.bot.set_my_commands(commands, language_code=code)
+        except TelegramError as err:
+            logger.warning("Could not register the command menu (%s): %s", language, err)
+
+
+def _error_handler(
+    services: Services,
+) -> Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Logs the failure with the update's ids (not its contents) and apologises."""
+        if not isinstance(update, Update):
+            logger.error("Error outside an update", exc_info=context.error)
+            return
+        user = update.effective_user
+        logger.error(
+            "Error handling update %s of user %s",
+            update.update_id,
+            user.id if user else None,
+            exc_info=context.error,
+        )
+        if update.effective_chat is None or update.effective_chat.type != "private":
+            return
+        t = services.messages(user)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await context.bot.send_message(chat_id_of(update), t("error.apology"))
+        except TelegramError as err:
+            logger.warning("Could not apologise to user %s: %s", user.id if user else None, err)
+
+    return on_error

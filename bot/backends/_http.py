@@ -1,0 +1,65 @@
+"""This module contains what every HTTP adapter shares: mapping httpx's errors onto the port's."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from bot.backends.base import BackendBadResponse, BackendUnavailable
+
+# The longest Retry-After we honour; a backend asking for more is retried on our own schedule.
+MAX_RETRY_AFTER_SECONDS = 6 * 3600.0
+
+
+@contextmanager
+def translate_transport_errors(backend: str) -> Iterator[None]:
+    """Turns httpx's network errors into BackendUnavailable.
+
+    The message names only the error's class: httpx's own text can carry the URL, and a URL
+    may carry a key.
+    """
+    try:
+        yield
+    except httpx.TimeoutException as err:
+        raise BackendUnavailable(f"{backend} timed out ({type(err).__name__})") from err
+    except httpx.HTTPError as err:
+        raise BackendUnavailable(f"{backend} could not be reached ({type(err).__name__})") from err
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The delay a `Retry-After` header asks for, in seconds (delta or HTTP date), if any."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def raise_for_transient(response: httpx.Response, backend: str) -> None:
+    """Raises BackendUnavailable for a 5xx or 429 answer."""
+    code = response.status_code
+    if code == 429 or code >= 500:
+        raise BackendUnavailable(
+            f"{backend} answered HTTP {code}", retry_after=retry_after_seconds(response)
+        )
+
+
+def json_body(response: httpx.Response, backend: str) -> Any:
+    """The response's JSON, or BackendBadResponse if it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as err:
+        raise BackendBadResponse(
+            f"{backend} answered HTTP {response.status_code} with a body that is not JSON"
+        ) from err

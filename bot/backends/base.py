@@ -1,0 +1,184 @@
+"""This module contains the complaint backend port: the interface, its receipts and its errors.
+
+Error tree (adapters raise only these; httpx exceptions never escape an adapter)::
+
+    BackendError
+     ├── BackendUnavailable   network error, timeout, 5xx, 429: try again later
+     ├── BackendRejected      a 4xx that retrying cannot fix: tell the customer why
+     └── BackendBadResponse   the answer could not be understood
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.complaint import ComplaintEnvelope
+
+
+class BackendError(Exception):
+    """Base class of every error a complaint backend raises."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached or is overloaded; the same call may succeed later."""
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class RejectionReason(StrEnum):
+    """Why a backend refused a complaint, in terms the customer's message is chosen by."""
+
+    ORDER_NOT_FOUND = "order_not_found"
+    INVALID_INPUT = "invalid_input"
+    MISCONFIGURED = "misconfigured"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+    OTHER = "other"
+
+
+class BackendRejected(BackendError):
+    """The backend refused the request; retrying the same request cannot help.
+
+    `detail` is for operators' logs (never a secret); `reason` and `field` choose what the
+    customer is told.
+    """
+
+    def __init__(
+        self, detail: str, *, reason: RejectionReason = RejectionReason.OTHER, field: str = ""
+    ) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.field = field
+
+
+class BackendBadResponse(BackendError):
+    """The backend answered with something we could not parse."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Card(_Model):
+    """A rich card returned by a backend (the middleware's basicCard)."""
+
+    title: str = ""
+    subtitle: str = ""
+    text: str = ""
+    image_url: str = ""
+    image_alt: str = ""
+
+
+class Media(_Model):
+    """A media object returned by a backend (the middleware's mediaResponse)."""
+
+    media_type: str = ""
+    url: str
+    name: str = ""
+    description: str = ""
+
+
+class Receipt(_Model):
+    """What the customer sees of a registered complaint, and what is needed to ask its status.
+
+    `number` is the complaint number shown to the customer; `reference` is what the backend
+    needs for status queries (often the same).
+    """
+
+    number: str
+    reference: str
+    text: str = ""
+    state: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()
+    cards: tuple[Card, ...] = ()
+    media: tuple[Media, ...] = ()
+
+
+class StatusCode(StrEnum):
+    """The lifecycle of a complaint, common to every backend."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+
+FINAL_STATUSES = frozenset({StatusCode.RESOLVED, StatusCode.REJECTED, StatusCode.CLOSED})
+
+
+class ComplaintStatus(_Model):
+    """The status of one complaint as the backend tells it."""
+
+    code: StatusCode
+    text: str = ""
+    detail: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        """Resolved, rejected or closed: nothing more will happen to it."""
+        return self.code in FINAL_STATUSES
+
+
+Checkpoint = Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One attempt at registering a confirmed complaint.
+
+    `checkpoint` is what an earlier attempt of the same complaint saved with
+    `save_checkpoint` (e.g. the id of an OCC appeasement created but not yet submitted), so
+    an adapter can make a retry safe. `save_checkpoint` commits to the ledger before it returns.
+    """
+
+    key: str
+    envelope: ComplaintEnvelope
+    attempt: int = 1
+    checkpoint: Checkpoint = field(default_factory=dict)
+    save_checkpoint: Callable[[Checkpoint], Awaitable[None]] | None = None
+
+    async def checkpoint_now(self, values: Checkpoint) -> None:
+        """Stores progress durably before the next, riskier step."""
+        if self.save_checkpoint is not None:
+            await self.save_checkpoint(values)
+
+
+class ComplaintBackend(ABC):
+    """The port every complaint backend implements; lifecycle as PTB's BaseRequest."""
+
+    name: str = "backend"
+
+    async def initialize(self) -> None:  # noqa: B027 - optional hook
+        """Opens what the backend needs (sessions, tokens)."""
+
+    async def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Releases what `initialize` opened."""
+
+    @abstractmethod
+    async def submit(self, submission: Submission) -> Receipt:
+        """Registers a complaint and returns its receipt."""
+
+    @abstractmethod
+    async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
+        """The current status of a registered complaint."""
+
+    async def probe(self) -> str:
+        """Checks that the backend is reachable and accepts our credentials; says what it did.
+
+        Raises a BackendError when it is not.
+        """
+        return "nothing to check"

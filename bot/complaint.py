@@ -1,0 +1,145 @@
+"""This module contains the complaint's domain models and the canonical envelope (seed 000).
+
+The envelope is the one shape every backend adapter receives; its field names are the
+middleware document's own, `problemStatment` spelling included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+CHANNEL = "TELEGRAM"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UserInfo(_Model):
+    """The customer as the middleware knows them: Telegram names and the user id as a string."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    uid: str
+    username: str | None = None
+
+
+class ConversationRequest(_Model):
+    """Where the complaint comes from: the channel and the customer."""
+
+    channel: str = CHANNEL
+    userInfo: UserInfo
+
+
+class EntityInfo(_Model):
+    """What the complaint is about."""
+
+    orderId: str
+    problemStatment: str
+    category: str
+    complaintId: str | None = None
+
+
+class Params(_Model):
+    """The `params` level of the envelope."""
+
+    entityInfo: EntityInfo
+
+
+class Parameters(_Model):
+    """The `parameters` level of the envelope."""
+
+    params: Params
+
+
+class QueryInfo(_Model):
+    """What is asked of the middleware (`interestType`) and with which parameters."""
+
+    interestType: str
+    parameters: Parameters
+
+
+class ComplaintEnvelope(_Model):
+    """The canonical complaint payload: `conversationRequest` + `queryInfo` + `languageCode`."""
+
+    conversationRequest: ConversationRequest
+    queryInfo: QueryInfo
+    languageCode: str
+
+    @property
+    def entity(self) -> EntityInfo:
+        """The order, problem and category."""
+        return self.queryInfo.parameters.params.entityInfo
+
+    @property
+    def user(self) -> UserInfo:
+        """The customer."""
+        return self.conversationRequest.userInfo
+
+    def customer_name(self) -> str:
+        """The customer's full name, else their username, else "Telegram user <id>"."""
+        names = " ".join(n for n in (self.user.first_name, self.user.last_name) if n)
+        return names or self.user.username or f"Telegram user {self.user.uid}"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The envelope as it is sent on the wire (absent optional fields left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def with_entity(self, **changes: str) -> ComplaintEnvelope:
+        """A copy with some entityInfo fields changed (e.g. complaintId for a status query)."""
+        entity = self.entity.model_copy(update=changes)
+        query = QueryInfo(
+            interestType=self.queryInfo.interestType,
+            parameters=Parameters(params=Params(entityInfo=entity)),
+        )
+        return self.model_copy(update={"queryInfo": query})
+
+    def with_interest(self, interest_type: str) -> ComplaintEnvelope:
+        """A copy asking for another interest type."""
+        query = self.queryInfo.model_copy(update={"interestType": interest_type})
+        return self.model_copy(update={"queryInfo": query})
+
+
+class Customer(_Model):
+    """The Telegram user filing the complaint."""
+
+    user_id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+def build_envelope(
+    customer: Customer,
+    *,
+    order_id: str,
+    problem: str,
+    category: str,
+    interest_type: str,
+    language_code: str,
+) -> ComplaintEnvelope:
+    """Builds the canonical envelope of a confirmed complaint."""
+    return ComplaintEnvelope(
+        conversationRequest=ConversationRequest(
+            userInfo=UserInfo(
+                first_name=customer.first_name or None,
+                last_name=customer.last_name or None,
+                uid=str(customer.user_id),
+                username=customer.username or None,
+            )
+        ),
+        queryInfo=QueryInfo(
+            interestType=interest_type,
+            parameters=Parameters(
+                params=Params(
+                    entityInfo=EntityInfo(
+                        orderId=order_id, problemStatment=problem, category=category
+                    )
+                )
+            ),
+        ),
+        languageCode=language_code,
+    )

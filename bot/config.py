@@ -1,0 +1,263 @@
+"""This module contains the Settings of the bot, read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BackendName = Literal["local", "middleware", "occ", "bizkithub"]
+
+DEFAULT_CATEGORIES = "product-related=Product-related,delivery=Delivery,payment=Payment,other=Other"
+DEFAULT_ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$"
+BIZKITHUB_KEY_PATTERN = re.compile(r"^(PROD|DEV_|ROOT)[A-Za-z0-9]{28}$")
+CATEGORY_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# The key that maps every category not named explicitly in OCC_REASONS / BIZKITHUB_VARIANTS.
+ANY_CATEGORY = "*"
+
+Mapping_ = Annotated[dict[str, str], NoDecode]
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line that names the setting."""
+
+
+def parse_mapping(value: object) -> dict[str, str]:
+    """Reads `a=A,b=B` (or a JSON object) into an ordered dict, keeping the order given."""
+    if isinstance(value, Mapping):
+        return {str(k).strip(): str(v).strip() for k, v in value.items()}
+    if not isinstance(value, str):
+        raise ValueError("expected pairs like code=Label,code=Label")
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"is not valid JSON ({err.msg})") from err
+        if not isinstance(loaded, dict):
+            raise ValueError("expected a JSON object")
+        return parse_mapping(loaded)
+    result: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, label = pair.partition("=")
+        if not sep or not key.strip() or not label.strip():
+            raise ValueError(f"'{pair}' is not of the form code=value")
+        result[key.strip()] = label.strip()
+    return result
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_rate_limit_per_second: float = Field(default=30, ge=0)
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    bot_username: str | None = None
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 - the webhook server must be reachable
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    complaint_backend: BackendName = "local"
+    database_path: Path = Path("data/complaints.sqlite3")
+    complaint_categories: Mapping_ = Field(
+        default_factory=lambda: parse_mapping(DEFAULT_CATEGORIES)
+    )
+    order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
+    conversation_timeout_minutes: float = Field(default=15, gt=0)
+    submit_retry_base_seconds: float = Field(default=30, gt=0)
+    submit_retry_max_seconds: float = Field(default=3600, gt=0)
+    submit_give_up_hours: float = Field(default=24, gt=0)
+    submit_max_in_flight: int = Field(default=8, ge=1, le=256)
+    status_poll_minutes: float = Field(default=30, gt=0)
+    backend_connect_timeout_seconds: float = Field(default=5, gt=0)
+    backend_read_timeout_seconds: float = Field(default=20, gt=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    operator_chat_id: int | None = None
+    default_language: str = "en-US"
+    deep_link_secret: SecretStr | None = None
+
+    middleware_base_url: str | None = None
+    middleware_username: str | None = None
+    middleware_password: SecretStr | None = None
+    middleware_token: SecretStr | None = None
+    middleware_interest_type: str = "productComplaint"
+
+    occ_base_url: str | None = None
+    occ_username: str | None = None
+    occ_password: SecretStr | None = None
+    occ_site_id: str | None = None
+    occ_reasons: Mapping_ = Field(
+        default_factory=lambda: parse_mapping(
+            "product-related=itemArrivedDamaged,delivery=orderArrivedLate,*=other"
+        )
+    )
+
+    bizkithub_base_url: str = "https://api.bizkithub.com"
+    bizkithub_api_key: SecretStr | None = None
+    bizkithub_variants: Mapping_ = Field(default_factory=lambda: parse_mapping("*=reklamace"))
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("complaint_categories", "occ_reasons", "bizkithub_variants", mode="before")
+    @classmethod
+    def _parse_mapping(cls, value: object) -> dict[str, str]:
+        return parse_mapping(value)
+
+    @field_validator("complaint_categories")
+    @classmethod
+    def _check_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("needs at least one category")
+        for code in value:
+            if not CATEGORY_CODE_PATTERN.match(code):
+                raise ValueError(
+                    f"category code '{code}' must be 1-32 lowercase letters, digits, - or _"
+                )
+        return value
+
+    @field_validator("order_id_pattern")
+    @classmethod
+    def _check_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"is not a valid regular expression ({err})") from err
+        return value
+
+    @field_validator(
+        "telegram_api_base_url",
+        "middleware_base_url",
+        "occ_base_url",
+        "bizkithub_base_url",
+        "webhook_url",
+    )
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _check_backend_settings(self) -> Settings:
+        backend = self.complaint_backend
+        if backend == "middleware":
+            _require(self.middleware_base_url, "MIDDLEWARE_BASE_URL", backend)
+            has_basic = self.middleware_username is not None and self.middleware_password
+            if not has_basic and self.middleware_token is None:
+                raise ValueError(
+                    "MIDDLEWARE_TOKEN: set it, or MIDDLEWARE_USERNAME and MIDDLEWARE_PASSWORD, "
+                    "when COMPLAINT_BACKEND=middleware"
+                )
+        elif backend == "occ":
+            _require(self.occ_base_url, "OCC_BASE_URL", backend)
+            _require(self.occ_username, "OCC_USERNAME", backend)
+            _require(self.occ_password, "OCC_PASSWORD", backend)
+            _check_covers(self.occ_reasons, self.complaint_categories, "OCC_REASONS")
+        elif backend == "bizkithub":
+            _require(self.bizkithub_api_key, "BIZKITHUB_API_KEY", backend)
+            assert self.bizkithub_api_key is not None
+            if not BIZKITHUB_KEY_PATTERN.match(self.bizkithub_api_key.get_secret_value()):
+                raise ValueError(
+                    "BIZKITHUB_API_KEY: is not a BizKitHub key (PROD, DEV_ or ROOT followed "
+                    "by 28 letters or digits)"
+                )
+            _check_covers(self.bizkithub_variants, self.complaint_categories, "BIZKITHUB_VARIANTS")
+        if self.bot_mode == "webhook":
+            _require(self.webhook_url, "WEBHOOK_URL", "webhook", setting="BOT_MODE")
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if len(secret) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", secret):
+                raise ValueError(
+                    "WEBHOOK_SECRET: needs at least 32 characters of A-Z a-z 0-9 _ - "
+                    "when BOT_MODE=webhook"
+                )
+        return self
+
+    @property
+    def order_id_regex(self) -> re.Pattern[str]:
+        """The compiled ORDER_ID_PATTERN."""
+        return re.compile(self.order_id_pattern)
+
+    @property
+    def conversation_timeout_seconds(self) -> float:
+        """CONVERSATION_TIMEOUT_MINUTES in seconds."""
+        return self.conversation_timeout_minutes * 60
+
+    def secrets(self) -> list[str]:
+        """Every secret value configured, for the log redaction filter."""
+        values = [
+            self.telegram_bot_token,
+            self.webhook_secret,
+            self.deep_link_secret,
+            self.middleware_password,
+            self.middleware_token,
+            self.occ_password,
+            self.bizkithub_api_key,
+        ]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def mapped_value(mapping: Mapping[str, str], category: str) -> str | None:
+    """The value for a category in OCC_REASONS / BIZKITHUB_VARIANTS, honouring the `*` default."""
+    return mapping.get(category, mapping.get(ANY_CATEGORY))
+
+
+def _require(value: object, name: str, choice: str, *, setting: str = "COMPLAINT_BACKEND") -> None:
+    if value is None or value == "":
+        raise ValueError(f"{name}: is required when {setting}={choice}")
+
+
+def _check_covers(mapping: Mapping[str, str], categories: Mapping[str, str], name: str) -> None:
+    missing = [code for code in categories if mapped_value(mapping, code) is None]
+    if missing:
+        raise ValueError(f"{name}: has no value for categories {', '.join(missing)} (or use *=…)")
+    unknown = [code for code in mapping if code != ANY_CATEGORY and code not in categories]
+    if unknown:
+        raise ValueError(f"{name}: names unknown categories {', '.join(unknown)}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Reads and validates the settings; raises ConfigError with one line naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err)) from None
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line for the first problem: the setting's name and what is wrong (never its value)."""
+    first = err.errors(include_input=False, include_url=False)[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["loc"]:
+        return f"{str(first['loc'][0]).upper()}: {_friendly(message)}"
+    return message
+
+
+def _friendly(message: str) -> str:
+    """Pydantic's words, made to read as advice to an operator."""
+    return message[0].lower() + message[1:] if message else message

@@ -1,0 +1,65 @@
+"""This module contains the callback data of our buttons: how it is written and read back.
+
+Draft buttons carry the draft's token, so a button from an earlier draft, or a forged press,
+is recognised and answered without moving the conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_CALLBACK_BYTES = 64
+
+
+class Action(StrEnum):
+    """What a button asks for."""
+
+    NEW = "new"
+    STATUS = "st"
+    CATEGORY = "cat"
+    SUBMIT = "ok"
+    EDIT = "ed"
+    EDIT_FIELD = "ef"
+    BACK = "bk"
+    CANCEL = "x"
+
+
+DRAFT_ACTIONS = frozenset(
+    {Action.CATEGORY, Action.SUBMIT, Action.EDIT, Action.EDIT_FIELD, Action.BACK, Action.CANCEL}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A decoded button press."""
+
+    action: Action
+    token: str = ""
+    argument: str = ""
+
+
+def encode(action: Action, token: str = "", argument: str = "") -> str:
+    """The callback data for a button."""
+    parts = [action.value, token] + ([argument] if argument else [])
+    data = ":".join(parts) if token or argument else action.value
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data longer than {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def decode(data: object) -> Press | None:
+    """The press a callback carries, or None when it is not one of ours."""
+    if not isinstance(data, str) or len(data.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    head, _, rest = data.partition(":")
+    try:
+        action = Action(head)
+    except ValueError:
+        return None
+    token, _, argument = rest.partition(":")
+    if action in DRAFT_ACTIONS and not token:
+        return None
+    if action is Action.STATUS and not token.isdigit():
+        return None
+    return Press(action, token, argument)

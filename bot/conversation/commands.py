@@ -1,0 +1,141 @@
+"""This module contains the commands around the draft: /start, /help, /mycomplaints, /status.
+
+It also routes button presses, and answers in group chats with a link to the private chat.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.backends.base import BackendError, ComplaintStatus, StatusCode
+from bot.conversation import render
+from bot.conversation.callbacks import Action, decode
+from bot.conversation.flow import ComplaintFlow, send, user_of
+from bot.conversation.keyboards import result_keyboard, start_keyboard
+from bot.conversation.render import Reply
+from bot.i18n import Messages
+from bot.services import Services
+from bot.storage.ledger import LedgerEntry, LedgerState
+
+logger = logging.getLogger(__name__)
+
+MY_COMPLAINTS_LIMIT = 10
+
+
+class CustomerCommands:
+    """/start, /help, /mycomplaints, /status, the button router and the group-chat answer."""
+
+    def __init__(self, services: Services, flow: ComplaintFlow) -> None:
+        self.s = services
+        self.flow = flow
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start: the greeting and the [Raise a complaint] button."""
+        user = user_of(update)
+        t = self.s.messages(user)
+        await send(update, Reply(t("start.greeting", name=user.first_name), start_keyboard(t)))
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help, in every step; the current question follows when a draft is open."""
+        t = self.s.messages(user_of(update))
+        text = t("help.text", minutes=f"{self.s.settings.conversation_timeout_minutes:g}")
+        if not await self.flow.repeat_question(update, text):
+            await send(update, Reply(text))
+
+    async def my_complaints(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/mycomplaints: the customer's own complaints, newest first."""
+        user = user_of(update)
+        t = self.s.messages(user)
+        entries = await self.s.ledger.for_customer(user.id, limit=MY_COMPLAINTS_LIMIT)
+        categories = self.s.settings.complaint_categories
+        await send(update, Reply(render.complaint_list(t, entries, categories)))
+
+    async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/status <number>: one of the customer's own complaints."""
+        user = user_of(update)
+        t = self.s.messages(user)
+        number = (context.args or [""])[0].strip().lstrip("#")[:64]
+        if not number:
+            latest = await self.s.ledger.for_customer(user.id, limit=1)
+            example = (
+                latest[0].complaint_number if latest and latest[0].complaint_number else "100001"
+            )
+            await send(update, Reply(t("status.usage", example=example)))
+            return
+        entry = await self.s.ledger.find_for_customer(user.id, number)
+        if entry is None:
+            await send(update, Reply(t("status.not_found", number=number)))
+            return
+        await send(update, Reply(await self._describe(t, entry), result_keyboard(t, entry.id)))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every button press: decoded, then routed; unknown data gets a polite no."""
+        query = update.callback_query
+        assert query is not None
+        t = self.s.messages(query.from_user)
+        press = decode(query.data)
+        if press is None:
+            await query.answer(t("unexpected.stale_button"))
+            await self.flow.repeat_question(update, t("unexpected.stale_button"))
+            return
+        if press.action is Action.NEW:
+            await self.flow.begin(update, context)
+        elif press.action is Action.STATUS:
+            await self._status_button(update, int(press.token), t)
+        else:
+            await self.flow.on_draft_button(update, press)
+
+    async def _status_button(self, update: Update, ledger_id: int, t: Messages) -> None:
+        query = update.callback_query
+        assert query is not None
+        entry = await self.s.ledger.get(ledger_id)
+        if entry is None or entry.user_id != query.from_user.id:
+            await query.answer(t("unexpected.stale_button"))
+            return
+        await query.answer()
+        await send(update, Reply(await self._describe(t, entry), result_keyboard(t, entry.id)))
+
+    async def _describe(self, t: Messages, entry: LedgerEntry) -> str:
+        """The status of a complaint: asked of the backend when it is registered there."""
+        number = entry.complaint_number or ""
+        if entry.state is LedgerState.PENDING:
+            return t("status.pending", order_id=entry.order_id)
+        if entry.state is not LedgerState.REGISTERED or entry.receipt is None:
+            word = render.entry_status(t, entry)
+            return t("status.result", number=number or "–", order_id=entry.order_id, status=word)
+        if entry.backend != self.s.backend.name:
+            # Registered with a backend no longer configured: the last status we know.
+            return render.status_reply(t, entry, _known_status(entry))
+        try:
+            status = await self.s.backend.status(entry.receipt, entry.envelope)
+        except BackendError as err:
+            logger.warning("Status of complaint %s unavailable: %s", entry.id, err.detail)
+            word = render.entry_status(t, entry)
+            return t("status.unavailable", number=number, status=word)
+        await self.s.ledger.set_status(entry.id, status.code, status.text, now=self.s.clock())
+        return render.status_reply(t, entry, status)
+
+    async def group_chat(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command in a group: one answer pointing to the private chat."""
+        message = update.effective_message
+        if message is None:
+            return
+        t = self.s.messages(update.effective_user)
+        link = f"https://t.me/{context.bot.username}"
+        await message.reply_text(
+            t("group.private_only", link=link),
+            parse_mode=ParseMode.HTML,
+            disable_web_page_preview=True,
+        )
+
+
+def _known_status(entry: LedgerEntry) -> ComplaintStatus:
+    try:
+        code = StatusCode(entry.status_code or StatusCode.RECEIVED)
+    except ValueError:
+        code = StatusCode.UNKNOWN
+    return ComplaintStatus(code=code, text=entry.status_text)

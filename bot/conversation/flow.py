@@ -1,0 +1,398 @@
+"""This module contains the ComplaintFlow: the handlers that walk a customer through a draft.
+
+Each customer's step and draft live in the database (ConversationStore) and are written at
+every step, so a restart continues where the customer was. Updates of one customer arrive
+here in order (PerCustomerUpdateProcessor), so a load-change-save never races itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from telegram import Message, Update, User
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.complaint import build_envelope
+from bot.conversation.callbacks import Action, Press
+from bot.conversation.draft import (
+    PROBLEM_MAX_LENGTH,
+    PROBLEM_MIN_LENGTH,
+    Draft,
+    clean_order_id,
+    problem_length_error,
+)
+from bot.conversation.keyboards import start_keyboard
+from bot.conversation.questions import question, with_notice
+from bot.conversation.render import Reply
+from bot.conversation.states import Step
+from bot.i18n import Messages
+from bot.services import Services, customer_of
+from bot.storage.ledger import NewComplaint
+
+logger = logging.getLogger(__name__)
+
+# Which buttons belong to which step; any other pairing is a stale or forged press.
+VALID_PRESSES: dict[Action, frozenset[Step]] = {
+    Action.CATEGORY: frozenset({Step.CATEGORY}),
+    Action.SUBMIT: frozenset({Step.CONFIRM}),
+    Action.EDIT: frozenset({Step.CONFIRM}),
+    Action.CANCEL: frozenset({Step.CONFIRM}),
+    Action.EDIT_FIELD: frozenset({Step.CHOOSE_EDIT}),
+    Action.BACK: frozenset({Step.CHOOSE_EDIT}),
+}
+# Sweeps of idle drafts look at this many conversations at a time.
+IDLE_SWEEP_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A customer's open draft, if any; `notified` when they were just told it ended."""
+
+    draft: Draft | None
+    notified: bool = False
+
+
+def idempotency_key(user_id: int, token: str) -> str:
+    """The ledger key of a draft: one complaint per draft, however often Submit is pressed."""
+    return f"tg:{user_id}:{token}"
+
+
+async def send(update: Update, reply: Reply) -> Message:
+    """Sends a reply in the update's chat."""
+    return await update.get_bot().send_message(
+        chat_id_of(update), reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.keyboard
+    )
+
+
+class ComplaintFlow:
+    """The draft steps: order ID, problem, category, confirm (with edit), cancel, timeout."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.categories = services.settings.complaint_categories
+
+    # -- entry -----------------------------------------------------------------------------
+
+    async def begin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/complaint or [Raise a complaint]: a fresh draft, asking for the order ID."""
+        user = user_of(update)
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        draft = Draft.new(language=user.language_code)
+        await self._save(user, chat_id_of(update), draft)
+        await send(update, question(self.s.messages(user), draft, self.categories))
+
+    async def begin_with_order(self, update: Update, order_id: str) -> None:
+        """A signed deep link: the order is known, so the draft starts at the problem."""
+        user = user_of(update)
+        draft = Draft.new(language=user.language_code)
+        draft.order_id = order_id
+        draft.from_deep_link = True
+        draft.step = Step.PROBLEM
+        await self._save(user, chat_id_of(update), draft)
+        await send(update, question(self.s.messages(user), draft, self.categories))
+
+    # -- messages --------------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text answer to the current question."""
+        user = user_of(update)
+        t = self.s.messages(user)
+        lookup = await self.open(update)
+        if lookup.draft is None:
+            if not lookup.notified:
+                await send(update, Reply(t("unexpected.no_conversation"), start_keyboard(t)))
+            return
+        draft, text = lookup.draft, _text_of(update)
+        match draft.step:
+            case Step.ORDER_ID:
+                order_id = clean_order_id(text, self.s.settings.order_id_regex)
+                if order_id is None:
+                    await self._reject_answer(update, draft, t("order.invalid"))
+                    return
+                draft.order_id = order_id
+                draft.advance(Step.PROBLEM)
+            case Step.PROBLEM:
+                problem_error = problem_length_error(text)
+                if problem_error is not None:
+                    notice = t(
+                        f"problem.{problem_error}",
+                        minimum=PROBLEM_MIN_LENGTH,
+                        maximum=PROBLEM_MAX_LENGTH,
+                        length=len(text.strip()),
+                    )
+                    await self._reject_answer(update, draft, notice)
+                    return
+                draft.problem = text.strip()
+                draft.advance(Step.CATEGORY)
+            case Step.CATEGORY:
+                code = self._category_named(t, text)
+                if code is None:
+                    await self._reject_answer(update, draft, t("category.use_buttons"))
+                    return
+                draft.category = code
+                draft.advance(Step.CONFIRM)
+            case Step.CONFIRM | Step.CHOOSE_EDIT:
+                await self._reject_answer(update, draft, t("confirm.use_buttons"))
+                return
+        await self._save(user, chat_id_of(update), draft)
+        await send(update, question(t, draft, self.categories))
+
+    async def on_unexpected(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, photo, voice, unknown command or edited message: repeat the question."""
+        user = user_of(update)
+        t = self.s.messages(user)
+        if update.edited_message is not None:
+            notice = t("unexpected.edited")
+        elif _text_of(update).startswith("/"):
+            notice = t("unexpected.unknown_command")
+        else:
+            notice = t("unexpected.not_text")
+        lookup = await self.open(update)
+        if lookup.draft is not None:
+            await self._reject_answer(update, lookup.draft, notice)
+        elif not lookup.notified and update.edited_message is None:
+            await send(
+                update, Reply(f"{notice} {t('unexpected.no_conversation')}", start_keyboard(t))
+            )
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/cancel, in any step."""
+        user = user_of(update)
+        t = self.s.messages(user)
+        lookup = await self.open(update)
+        if lookup.notified:
+            return
+        if lookup.draft is None:
+            await send(update, Reply(t("cancel.nothing")))
+            return
+        await self.s.conversations.delete(user.id)
+        await send(update, Reply(t("cancel.done")))
+
+    async def repeat_question(self, update: Update, prefix: str) -> bool:
+        """Sends `prefix` and the current question if a draft is open; False if none is."""
+        user = user_of(update)
+        stored = await self.s.conversations.load(user.id)
+        draft = self._decode(stored.draft_json) if stored else None
+        if draft is None:
+            return False
+        reply = question(self.s.messages(user), draft, self.categories)
+        await send(update, with_notice(prefix, reply))
+        return True
+
+    # -- buttons ---------------------------------------------------------------------------
+
+    async def on_draft_button(self, update: Update, press: Press) -> None:
+        """A press on a draft's button: category, Submit, Edit, a field, Back or Cancel."""
+        query = update.callback_query
+        assert query is not None
+        user = query.from_user
+        t = self.s.messages(user)
+        lookup = await self.open(update)
+        draft = lookup.draft
+        if draft is None or not self._press_fits(press, draft):
+            await self._stale_press(update, press, draft, t)
+            return
+        match press.action:
+            case Action.SUBMIT:
+                await self._submit(update, draft, t)
+                return
+            case Action.CANCEL:
+                await self.s.conversations.delete(user.id)
+                await query.answer()
+                await self._replace(update, Reply(t("cancel.done")))
+                return
+            case Action.CATEGORY:
+                draft.category = press.argument
+                draft.advance(Step.CONFIRM)
+            case Action.EDIT:
+                draft.step = Step.CHOOSE_EDIT
+            case Action.EDIT_FIELD:
+                draft.editing = True
+                draft.step = Step(press.argument)
+            case Action.BACK:
+                draft.step = Step.CONFIRM
+        await self._save(user, chat_id_of(update), draft)
+        await query.answer()
+        await self._replace(update, question(t, draft, self.categories))
+
+    def _press_fits(self, press: Press, draft: Draft) -> bool:
+        if press.token != draft.token or draft.step not in VALID_PRESSES.get(press.action, ()):
+            return False
+        if press.action is Action.CATEGORY:
+            return press.argument in self.categories
+        if press.action is Action.EDIT_FIELD:
+            return press.argument in {Step.ORDER_ID, Step.PROBLEM, Step.CATEGORY}
+        return not press.argument
+
+    async def _stale_press(
+        self, update: Update, press: Press, draft: Draft | None, t: Messages
+    ) -> None:
+        """An old or forged button: say so briefly and repeat the current question."""
+        query = update.callback_query
+        assert query is not None
+        if press.action is Action.SUBMIT:
+            key = idempotency_key(query.from_user.id, press.token)
+            if await self.s.ledger.get_by_key(key) is not None:
+                await query.answer(t("submit.already"))
+                return
+        await query.answer(t("unexpected.stale_button"))
+        if draft is not None:
+            await send(update, question(t, draft, self.categories))
+
+    async def _submit(self, update: Update, draft: Draft, t: Messages) -> None:
+        """Writes the complaint to the ledger, then acknowledges; the outbox files it."""
+        query = update.callback_query
+        assert query is not None
+        user = query.from_user
+        envelope = build_envelope(
+            customer_of(user),
+            order_id=draft.order_id,
+            problem=draft.problem,
+            category=draft.category,
+            interest_type=self.s.settings.middleware_interest_type,
+            language_code=self.s.language_code(user),
+        )
+        message_id = query.message.message_id if query.message is not None else None
+        entry = await self.s.ledger.record(
+            NewComplaint(
+                key=idempotency_key(user.id, draft.token),
+                user_id=user.id,
+                chat_id=chat_id_of(update),
+                backend=self.s.backend.name,
+                envelope=envelope,
+                message_id=message_id,
+                from_deep_link=draft.from_deep_link,
+            ),
+            now=self.s.clock(),
+        )
+        await self.s.conversations.delete(user.id)
+        if entry is None:  # recorded by an earlier press whose reply was lost
+            await query.answer(t("submit.already"))
+            return
+        logger.info("Complaint %s confirmed by user %s", entry.id, user.id)
+        await query.answer()
+        await self._replace(update, Reply(t("submit.submitting", order_id=draft.order_id)))
+        self.s.outbox.wake()
+
+    # -- inactivity ------------------------------------------------------------------------
+
+    async def expire_idle(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Job: ends drafts idle for CONVERSATION_TIMEOUT_MINUTES and tells their customers."""
+        cutoff = self.s.clock() - self.s.settings.conversation_timeout_seconds
+        for stored in await self.s.conversations.idle_since(cutoff, limit=IDLE_SWEEP_BATCH):
+            async with self.s.locks.hold(stored.user_id):
+                current = await self.s.conversations.load(stored.user_id)
+                if current is None or current.updated_at >= cutoff:
+                    continue  # the customer answered meanwhile
+                await self.s.conversations.delete(stored.user_id)
+                draft = self._decode(current.draft_json)
+                t = self.s.translator.for_language(draft.language if draft else None)
+                logger.info("Draft of user %s expired after inactivity", stored.user_id)
+                try:
+                    await context.bot.send_message(
+                        current.chat_id, self._expired_text(t), parse_mode=ParseMode.HTML
+                    )
+                except Forbidden:
+                    logger.info(
+                        "User %s blocked the bot before their draft expired", stored.user_id
+                    )
+                except TelegramError as err:
+                    logger.warning(
+                        "Could not tell user %s their draft expired: %s", stored.user_id, err
+                    )
+
+    def _expired_text(self, t: Messages) -> str:
+        minutes = self.s.settings.conversation_timeout_minutes
+        return t("timeout.expired", minutes=f"{minutes:g}")
+
+    # -- the draft in the database ---------------------------------------------------------
+
+    async def open(self, update: Update) -> Lookup:
+        """The customer's open draft; tells them if it expired or could not be read."""
+        user = user_of(update)
+        stored = await self.s.conversations.load(user.id)
+        if stored is None:
+            return Lookup(None)
+        t = self.s.messages(user)
+        timeout = self.s.settings.conversation_timeout_seconds
+        if stored.updated_at < self.s.clock() - timeout:
+            # The sweep has not got to it yet (or the bot was down): it has expired all the same.
+            await self.s.conversations.delete(user.id)
+            await send(update, Reply(self._expired_text(t)))
+            return Lookup(None, notified=True)
+        draft = self._decode(stored.draft_json)
+        if draft is None:
+            logger.error("Draft of user %s could not be read; starting over", user.id)
+            await self.s.conversations.delete(user.id)
+            await send(update, Reply(t("draft.lost"), start_keyboard(t)))
+            return Lookup(None, notified=True)
+        return Lookup(draft)
+
+    @staticmethod
+    def _decode(draft_json: str) -> Draft | None:
+        try:
+            return Draft.model_validate_json(draft_json)
+        except ValidationError:
+            return None
+
+    async def _save(self, user: User, chat_id: int, draft: Draft) -> None:
+        await self.s.conversations.save(
+            user.id, chat_id, draft.step, draft.model_dump_json(), now=self.s.clock()
+        )
+
+    async def _reject_answer(self, update: Update, draft: Draft, notice: str) -> None:
+        """Explains what was wrong and asks the same question again (the draft stays)."""
+        user = user_of(update)
+        await self._save(user, chat_id_of(update), draft)  # the customer is active: keep it open
+        reply = question(self.s.messages(user), draft, self.categories)
+        await send(update, with_notice(notice, reply))
+
+    def _category_named(self, t: Messages, text: str) -> str | None:
+        """The category whose code or label the customer typed instead of pressing it."""
+        wanted = text.strip().casefold()
+        for code, label in self.categories.items():
+            if wanted in {code.casefold(), label.casefold()}:
+                return code
+        return None
+
+    # -- replying to buttons ---------------------------------------------------------------
+
+    async def _replace(self, update: Update, reply: Reply) -> None:
+        """Edits the message whose button was pressed; sends a new one if it cannot be edited."""
+        query = update.callback_query
+        assert query is not None
+        try:
+            await query.edit_message_text(
+                reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.keyboard
+            )
+        except BadRequest as err:
+            if "not modified" in str(err).lower():
+                return
+            await send(update, reply)
+
+
+def user_of(update: Update) -> User:
+    """The customer who sent the update."""
+    if update.effective_user is None:
+        raise ValueError("update without a user")
+    return update.effective_user
+
+
+def _text_of(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "") if isinstance(message, Message) else ""
+
+
+def chat_id_of(update: Update) -> int:
+    """The chat to answer in (a private chat's id is the user's)."""
+    chat = update.effective_chat
+    if chat is not None:
+        return chat.id
+    user = update.effective_user
+    assert user is not None
+    return user.id

@@ -1,0 +1,53 @@
+"""This module contains the registration of every handler on the Application."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.conversation.commands import CustomerCommands
+from bot.conversation.flow import ComplaintFlow
+from bot.services import BotApplication
+
+# The commands customers see in Telegram's menu, with their catalogue keys.
+MENU_COMMANDS = {
+    "complaint": "menu.complaint",
+    "mycomplaints": "menu.mycomplaints",
+    "status": "menu.status",
+    "cancel": "menu.cancel",
+    "help": "menu.help",
+}
+
+
+def register_handlers(
+    application: BotApplication,
+    commands: CustomerCommands,
+    flow: ComplaintFlow,
+) -> None:
+    """Adds the handlers, most specific first: groups, commands, buttons, text, the rest."""
+    private = filters.ChatType.PRIVATE
+    # Commands are read from new messages only: editing an old "/cancel" must not cancel again.
+    command_filter = private & filters.UpdateType.MESSAGE
+    application.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, commands.group_chat)
+    )
+    for name, callback in (
+        ("start", commands.start),
+        ("complaint", flow.begin),
+        ("cancel", flow.cancel),
+        ("help", commands.help),
+        ("mycomplaints", commands.my_complaints),
+        ("status", commands.status),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=command_filter))
+    application.add_handler(CallbackQueryHandler(commands.on_button))
+    application.add_handler(
+        MessageHandler(
+            private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, flow.on_text
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            private & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
+            flow.on_unexpected,
+        )
+    )

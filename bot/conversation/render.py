@@ -1,0 +1,161 @@
+"""This module contains the rendering of replies: summaries, result cards, lists and statuses.
+
+Every value that came from a customer or a backend is escaped (by Messages or `escape`) and
+cut to fit Telegram's limits: 4096 characters a message, 1024 a caption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from babel.dates import format_date
+from telegram import InlineKeyboardMarkup
+
+from bot.backends.base import ComplaintStatus, Receipt, StatusCode
+from bot.conversation.draft import Draft
+from bot.i18n import Markup, Messages, escape
+from bot.storage.ledger import LedgerEntry, LedgerState
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# Room left for the fixed parts of a card when a backend's text is added to it.
+BACKEND_TEXT_LIMIT = 1500
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to send: HTML text, its keyboard, and a photo when it is a picture card."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    photo_url: str = ""
+    photo_caption: str = ""
+
+
+def shorten(text: str, limit: int) -> str:
+    """The text cut to `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def category_label(t: Messages, categories: Mapping[str, str], code: str) -> str:
+    """The category's name in the customer's language, else as configured, else its code."""
+    key = f"category.{code}"
+    return t(key) if t.has(key) else categories.get(code, code)
+
+
+def summary(t: Messages, draft: Draft, categories: Mapping[str, str]) -> str:
+    """The summary shown before Submit."""
+    return t(
+        "confirm.summary",
+        order_id=draft.order_id,
+        category=category_label(t, categories, draft.category),
+        problem=draft.problem,
+    )
+
+
+def registered_card(
+    t: Messages, entry: LedgerEntry, receipt: Receipt, categories: Mapping[str, str]
+) -> Reply:
+    """The card after a complaint is registered: number, order, category, the backend's words."""
+    lines = [
+        t(
+            "result.registered",
+            number=receipt.number,
+            order_id=entry.order_id,
+            category=category_label(t, categories, entry.category),
+        )
+    ]
+    if receipt.text:
+        lines.append(escape(shorten(receipt.text, BACKEND_TEXT_LIMIT)))
+    shown = {"complaintid", "orderid", "category"}
+    for name, value in receipt.attributes:
+        if name.replace(" ", "").lower() not in shown:
+            lines.append(f"<b>{escape(shorten(name, 64))}:</b> {escape(shorten(value, 256))}")
+    for card in receipt.cards:
+        lines.extend(_card_lines(card.title, card.subtitle, card.text))
+    for media in receipt.media:
+        described = media.description or media.name
+        if described:
+            lines.append(escape(shorten(described, 256)))
+    text = shorten("\n\n".join(lines), MESSAGE_LIMIT)
+    picture = next((card for card in receipt.cards if card.image_url), None)
+    photo = (
+        picture.image_url
+        if picture
+        else next((m.url for m in receipt.media if _is_image(m.media_type)), "")
+    )
+    caption = text if len(text) <= CAPTION_LIMIT else lines[0]
+    return Reply(text, photo_url=photo, photo_caption=caption)
+
+
+def _card_lines(title: str, subtitle: str, text: str) -> list[str]:
+    heading = " – ".join(escape(shorten(part, 200)) for part in (title, subtitle) if part)
+    lines = [f"<b>{heading}</b>"] if heading else []
+    if text:
+        lines.append(escape(shorten(text, BACKEND_TEXT_LIMIT)))
+    return lines
+
+
+def _is_image(media_type: str) -> bool:
+    return media_type.lower() in {"image", "photo", "picture", "image/jpeg", "image/png"}
+
+
+def status_word(t: Messages, code: StatusCode | str | None) -> str:
+    """The status in the customer's words."""
+    try:
+        return t(f"status.word.{StatusCode(code or StatusCode.UNKNOWN)}")
+    except ValueError:
+        return t("status.word.unknown")
+
+
+def entry_status(t: Messages, entry: LedgerEntry) -> str:
+    """What /mycomplaints says of a complaint's status."""
+    if entry.state is LedgerState.REGISTERED:
+        return status_word(t, entry.status_code or StatusCode.RECEIVED)
+    return t(f"ledger.{entry.state}")
+
+
+def complaint_list(t: Messages, entries: list[LedgerEntry], categories: Mapping[str, str]) -> str:
+    """The /mycomplaints reply."""
+    if not entries:
+        return t("mycomplaints.empty")
+    lines = [t("mycomplaints.header")]
+    for entry in entries:
+        created = datetime.fromtimestamp(entry.created_at, tz=UTC)
+        lines.append(
+            t(
+                "mycomplaints.item",
+                number=entry.complaint_number or t("mycomplaints.no_number"),
+                order_id=entry.order_id,
+                category=category_label(t, categories, entry.category),
+                date=format_date(created, format="medium", locale=t.language),
+                status=entry_status(t, entry),
+            )
+        )
+    return shorten("\n".join(lines), MESSAGE_LIMIT)
+
+
+def status_reply(t: Messages, entry: LedgerEntry, status: ComplaintStatus) -> str:
+    """The answer to /status for a registered complaint."""
+    number = entry.complaint_number or ""
+    lines = [
+        t(
+            "status.result",
+            number=number,
+            order_id=entry.order_id,
+            status=status_word(t, status.code),
+        )
+    ]
+    for extra in (status.text if status.code is StatusCode.UNKNOWN else "", status.detail):
+        if extra:
+            lines.append(escape(shorten(extra, BACKEND_TEXT_LIMIT)))
+    return "\n\n".join(lines)
+
+
+def rejection(t: Messages, entry: LedgerEntry, reason: str, field: str) -> str:
+    """What the customer is told when the backend refused the complaint."""
+    key = f"rejected.{reason}" if t.has(f"rejected.{reason}") else "rejected.other"
+    field_key = f"field.{field}" if t.has(f"field.{field}") else "field.unknown"
+    return t(key, order_id=entry.order_id, field=Markup(t(field_key)))

@@ -1,0 +1,83 @@
+"""This module contains the logging set-up: text or JSON lines, with every secret redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+REDACTED = "[REDACTED]"
+# Shapes of secrets whatever their value: bot tokens (also inside Bot API URLs),
+# Authorization headers, and keys passed as query parameters.
+SECRET_PATTERNS = (
+    re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}"),
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)?\s*[^\s'\",}]+"),
+    re.compile(r"(?i)((?:api_?key|access_token|password|secret_token)=)[^&\s'\"]+"),
+)
+# Libraries whose request logs carry URLs (the Bot API URL contains the token).
+NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "aiosqlite")
+
+
+class Redactor:
+    """Removes known secret values and secret-shaped strings from text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is removed whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern in SECRET_PATTERNS:
+            text = pattern.sub(_keep_prefix, text)
+        return text
+
+
+def _keep_prefix(match: re.Match[str]) -> str:
+    return (match.group(1) if match.groups() else "") + REDACTED
+
+
+class RedactingFormatter(logging.Formatter):
+    """A text formatter whose whole output, traceback included, passes the Redactor."""
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
+        super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one redacted line (plus its traceback)."""
+        return self.redactor(super().format(record))
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line: time, level, logger, message, and the traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a redacted JSON line."""
+        entry = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return self.redactor(json.dumps(entry, ensure_ascii=False))
+
+
+def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> logging.Handler:
+    """Sends every log record, redacted, to standard error; returns the handler."""
+    redactor = Redactor(secrets)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter(redactor) if fmt == "json" else RedactingFormatter(redactor))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # httpx logs every request URL at INFO; keep it to warnings unless debugging.
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
+    return handler

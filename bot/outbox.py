@@ -1,0 +1,199 @@
+"""This module contains the OutboxWorker: it submits the ledger's pending complaints.
+
+It runs beside the update handlers, so a slow or absent backend never delays a customer's
+conversation. Each attempt's outcome is committed to the ledger before the customer is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from bot.backends.base import (
+    BackendBadResponse,
+    BackendError,
+    BackendRejected,
+    BackendUnavailable,
+    ComplaintBackend,
+    Submission,
+)
+from bot.conversation.delivery import ResultDelivery
+from bot.storage.ledger import Ledger, LedgerEntry, LedgerState
+
+logger = logging.getLogger(__name__)
+
+# The worker looks at the ledger at least this often even when nothing woke it, so a row
+# written by another process (an operator's retry) is not left waiting.
+IDLE_POLL_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff: base · 2^(attempt-1), capped, with ±20 % jitter."""
+
+    base_seconds: float
+    max_seconds: float
+    give_up_seconds: float
+
+    def delay(self, attempts_so_far: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds until the next attempt; never less than the backend's Retry-After."""
+        exponent = min(attempts_so_far, 30)
+        delay = min(self.max_seconds, self.base_seconds * 2**exponent)
+        delay *= rng.uniform(0.8, 1.2)
+        return float(max(delay, retry_after or 0.0))
+
+
+class OutboxWorker:
+    """Submits pending complaints with at most `max_in_flight` backend calls at once."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        backend: ComplaintBackend,
+        delivery: ResultDelivery,
+        policy: RetryPolicy,
+        *,
+        clock: Callable[[], float],
+        max_in_flight: int = 8,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._ledger = ledger
+        self._backend = backend
+        self._delivery = delivery
+        self._policy = policy
+        self._clock = clock
+        self._max_in_flight = max_in_flight
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._wake = asyncio.Event()
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Looks at the ledger now (a complaint was just confirmed)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Starts the loop; whatever was pending when the bot stopped is picked up at once."""
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stops the loop, giving in-flight attempts a moment to finish.
+
+        An attempt cut short stays pending in the ledger and is retried after the restart;
+        adapters make that retry safe where their API allows it.
+        """
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        tasks = list(self._in_flight.values())
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run_due(self) -> int:
+        """Starts attempts for every due complaint (up to the in-flight cap); returns how many."""
+        room = self._max_in_flight - len(self._in_flight)
+        if room <= 0:
+            return 0
+        due = await self._ledger.due(self._clock(), limit=room, exclude=set(self._in_flight))
+        for entry in due:
+            task = asyncio.create_task(self._attempt(entry), name=f"submit-{entry.id}")
+            self._in_flight[entry.id] = task
+            task.add_done_callback(partial(self._finished, entry.id))
+        return len(due)
+
+    async def drain(self) -> None:
+        """Runs every due attempt to its end (tests and the CLI use this)."""
+        while await self.run_due() or self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        """How many backend calls are under way."""
+        return len(self._in_flight)
+
+    def _finished(self, entry_id: int, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(entry_id, None)
+        self._wake.set()  # room for the next one
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_due()
+                timeout = await self._seconds_until_next()
+            except Exception:
+                logger.exception("The outbox worker could not read the ledger")
+                timeout = IDLE_POLL_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def _seconds_until_next(self) -> float:
+        if len(self._in_flight) >= self._max_in_flight:
+            return IDLE_POLL_SECONDS  # woken when one finishes
+        next_at = await self._ledger.next_attempt_at()
+        if next_at is None:
+            return IDLE_POLL_SECONDS
+        return min(IDLE_POLL_SECONDS, max(0.0, next_at - self._clock()))
+
+    async def _attempt(self, entry: LedgerEntry) -> None:
+        submission = Submission(
+            key=entry.key,
+            envelope=entry.envelope,
+            attempt=entry.attempts + 1,
+            checkpoint=entry.checkpoint,
+            save_checkpoint=partial(self._ledger.save_checkpoint, entry.id),
+        )
+        try:
+            receipt = await self._backend.submit(submission)
+        except BackendRejected as err:
+            logger.warning(
+                "Complaint %s was rejected by %s: %s", entry.id, entry.backend, err.detail
+            )
+            await self._ledger.mark_ended(
+                entry.id, LedgerState.REJECTED, err.detail, now=self._clock()
+            )
+            await self._delivery.rejected(entry, err)
+            return
+        except (BackendUnavailable, BackendBadResponse) as err:
+            await self._retry_later(entry, err)
+            return
+        except Exception as err:
+            # A bug must not lose the complaint: it stays pending and is retried.
+            logger.exception("Submitting complaint %s failed unexpectedly", entry.id)
+            await self._retry_later(entry, BackendError(f"unexpected {type(err).__name__}"))
+            return
+        await self._ledger.mark_registered(entry.id, receipt, now=self._clock())
+        logger.info("Complaint %s registered as %s on %s", entry.id, receipt.number, entry.backend)
+        await self._delivery.registered(entry, receipt)
+
+    async def _retry_later(self, entry: LedgerEntry, err: BackendError) -> None:
+        now = self._clock()
+        if now - entry.created_at >= self._policy.give_up_seconds:
+            logger.error(
+                "Complaint %s failed for good after %d attempts: %s",
+                entry.id,
+                entry.attempts + 1,
+                err.detail,
+            )
+            await self._ledger.mark_ended(entry.id, LedgerState.FAILED, err.detail, now=now)
+            await self._delivery.failed(entry)
+            return
+        retry_after = err.retry_after if isinstance(err, BackendUnavailable) else None
+        delay = self._policy.delay(entry.attempts, retry_after, self._rng)
+        logger.warning(
+            "Complaint %s not submitted (%s); next attempt in %.0f s", entry.id, err.detail, delay
+        )
+        await self._ledger.mark_retry(entry.id, err.detail, retry_at=now + delay, now=now)
+        if not entry.told_delayed:
+            await self._ledger.mark_told_delayed(entry.id)
+            await self._delivery.delayed(entry)

@@ -1,0 +1,63 @@
+"""This module contains Services: what handlers need, built once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from telegram import User
+from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
+
+from bot.backends.base import ComplaintBackend
+from bot.complaint import Customer
+from bot.concurrency import CustomerLocks
+from bot.config import Settings
+from bot.i18n import Messages, Translator
+from bot.outbox import OutboxWorker
+from bot.storage.conversations import ConversationStore
+from bot.storage.database import Database
+from bot.storage.ledger import Ledger
+
+BotApplication: TypeAlias = Application[
+    ExtBot[None],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The bot's collaborators, passed to handlers explicitly (no bot_data lookups)."""
+
+    settings: Settings
+    database: Database
+    translator: Translator
+    conversations: ConversationStore
+    ledger: Ledger
+    backend: ComplaintBackend
+    outbox: OutboxWorker
+    locks: CustomerLocks
+    clock: Callable[[], float]
+
+    def messages(self, user: User | None) -> Messages:
+        """The catalogue for a Telegram user's language."""
+        return self.translator.for_language(user.language_code if user else None)
+
+    def language_code(self, user: User) -> str:
+        """The language sent in the envelope: the customer's Telegram language, else the default."""
+        return user.language_code or self.settings.default_language
+
+
+def customer_of(user: User) -> Customer:
+    """The domain's view of a Telegram user."""
+    return Customer(
+        user_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )

@@ -1,0 +1,75 @@
+"""This module contains the ConversationStore: each customer's step and draft, one row each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    """A conversation as stored: the draft stays JSON here, the conversation layer reads it."""
+
+    user_id: int
+    chat_id: int
+    state: str
+    draft_json: str
+    updated_at: float
+
+
+class ConversationStore:
+    """Reads and writes the `conversations` table; every write is committed at once.
+
+    Writing each step through (rather than flushing on an interval as PTB's persistence does)
+    means a crash or restart never costs a customer the answer they just gave.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def load(self, user_id: int) -> StoredConversation | None:
+        """The customer's conversation, if one is open."""
+        row = await self._db.fetch_one(
+            "SELECT user_id, chat_id, state, draft, updated_at FROM conversations "
+            "WHERE user_id = ?",
+            [user_id],
+        )
+        if row is None:
+            return None
+        return StoredConversation(
+            row["user_id"], row["chat_id"], row["state"], row["draft"], row["updated_at"]
+        )
+
+    async def save(
+        self, user_id: int, chat_id: int, state: str, draft_json: str, *, now: float
+    ) -> None:
+        """Stores the customer's step and draft."""
+        await self._db.execute(
+            "INSERT INTO conversations (user_id, chat_id, state, draft, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+            "chat_id = excluded.chat_id, state = excluded.state, draft = excluded.draft, "
+            "updated_at = excluded.updated_at",
+            [user_id, chat_id, state, draft_json, now],
+        )
+
+    async def delete(self, user_id: int) -> None:
+        """Ends the customer's conversation."""
+        await self._db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
+
+    async def idle_since(self, cutoff: float, *, limit: int = 500) -> list[StoredConversation]:
+        """Conversations untouched since `cutoff`, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT user_id, chat_id, state, draft, updated_at FROM conversations "
+            "WHERE updated_at < ? ORDER BY updated_at LIMIT ?",
+            [cutoff, limit],
+        )
+        return [
+            StoredConversation(r["user_id"], r["chat_id"], r["state"], r["draft"], r["updated_at"])
+            for r in rows
+        ]
+
+    async def count(self) -> int:
+        """How many conversations are open."""
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM conversations")
+        return int(row[0]) if row else 0

@@ -1,0 +1,132 @@
+"""This module contains the Database: one aiosqlite connection, WAL mode, versioned migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.migrations import MIGRATIONS
+
+logger = logging.getLogger(__name__)
+
+# How long SQLite waits for another process (the CLI) holding the write lock.
+BUSY_TIMEOUT_MS = 5000
+# Extra attempts when the database stays busy longer than BUSY_TIMEOUT_MS.
+BUSY_RETRIES = 3
+
+Row = sqlite3.Row
+
+
+class Database:
+    """The one SQLite file of the bot: ledger, desk and conversations.
+
+    One connection serves the whole process; `transaction()` serialises writers so statements of
+    two coroutines never interleave inside one transaction.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._connection: aiosqlite.Connection | None = None
+        self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Opens the file (creating its folder) and migrates it; safe to call more than once."""
+        async with self._open_lock:
+            if self._connection is not None:
+                return
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = await aiosqlite.connect(self.path, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await connection.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode survives a crash of the process; only a power loss can cost the
+            # last transactions, and it saves an fsync per step of every conversation.
+            await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            self._connection = connection
+            await self._migrate()
+
+    async def close(self) -> None:
+        """Closes the connection."""
+        async with self._open_lock:
+            if self._connection is not None:
+                await self._connection.close()
+                self._connection = None
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection; `open()` must have been awaited."""
+        if self._connection is None:
+            raise RuntimeError("Database.open() has not been awaited")
+        return self._connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back on error."""
+        async with self._write_lock:
+            connection = self.connection
+            await _retry_busy(lambda: connection.execute("BEGIN IMMEDIATE"))
+            try:
+                yield connection
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                raise
+            await _retry_busy(lambda: connection.execute("COMMIT"))
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> int:
+        """Runs one write statement in its own transaction; returns the rows changed."""
+        async with self.transaction() as connection:
+            cursor = await connection.execute(sql, tuple(parameters))
+            return cursor.rowcount
+
+    async def fetch_one(self, sql: str, parameters: Iterable[Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        async with self.connection.execute(sql, tuple(parameters)) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        async with self.connection.execute(sql, tuple(parameters)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def schema_version(self) -> int:
+        """The number of migrations applied."""
+        row = await self.fetch_one("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def _migrate(self) -> None:
+        current = await self.schema_version()
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            logger.info("Migrating the database to schema version %d", version)
+            async with self.transaction() as connection:
+                for statement in _statements(script):
+                    await connection.execute(statement)
+                await connection.execute(f"PRAGMA user_version = {version}")
+
+
+def _statements(script: str) -> list[str]:
+    """Splits a migration script into statements (ours never put ';' inside a literal)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+async def _retry_busy(run: Any) -> None:
+    """Runs a statement again when SQLite reports the database locked past its busy timeout."""
+    for attempt in range(BUSY_RETRIES + 1):
+        try:
+            await run()
+            return
+        except sqlite3.OperationalError as err:
+            if ("locked" not in str(err) and "busy" not in str(err)) or attempt == BUSY_RETRIES:
+                raise
+            logger.warning("The database is busy; trying again (%d)", attempt + 1)
+            await asyncio.sleep(0.1 * (attempt + 1))

@@ -1,0 +1,66 @@
+"""This module contains the database's schema as an ordered list of migrations.
+
+Each entry moves the schema one version up (PRAGMA user_version counts them). Never edit a
+migration that has shipped: append a new one.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: conversations, the ledger (outbox) and the embedded complaint desk.
+    """
+    CREATE TABLE conversations (
+        user_id     INTEGER PRIMARY KEY,
+        chat_id     INTEGER NOT NULL,
+        state       TEXT    NOT NULL,
+        draft       TEXT    NOT NULL,
+        updated_at  REAL    NOT NULL
+    );
+    CREATE INDEX conversations_by_age ON conversations (updated_at);
+
+    CREATE TABLE complaints (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key  TEXT    NOT NULL UNIQUE,
+        user_id          INTEGER NOT NULL,
+        chat_id          INTEGER NOT NULL,
+        backend          TEXT    NOT NULL,
+        envelope         TEXT    NOT NULL,
+        order_id         TEXT    NOT NULL,
+        category         TEXT    NOT NULL,
+        language         TEXT    NOT NULL,
+        from_deep_link   INTEGER NOT NULL DEFAULT 0,
+        state            TEXT    NOT NULL
+                         CHECK (state IN ('pending', 'registered', 'rejected', 'failed')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  REAL    NOT NULL,
+        last_error       TEXT    NOT NULL DEFAULT '',
+        checkpoint       TEXT    NOT NULL DEFAULT '{}',
+        complaint_number TEXT,
+        receipt          TEXT,
+        status_code      TEXT,
+        status_text      TEXT    NOT NULL DEFAULT '',
+        message_id       INTEGER,
+        told_delayed     INTEGER NOT NULL DEFAULT 0,
+        created_at       REAL    NOT NULL,
+        updated_at       REAL    NOT NULL
+    );
+    CREATE INDEX complaints_due ON complaints (state, next_attempt_at);
+    CREATE INDEX complaints_by_customer ON complaints (user_id, created_at);
+    CREATE INDEX complaints_by_number ON complaints (complaint_number);
+
+    CREATE TABLE desk_complaints (
+        number           INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key  TEXT    NOT NULL UNIQUE,
+        customer_uid     TEXT    NOT NULL,
+        customer_name    TEXT    NOT NULL,
+        order_id         TEXT    NOT NULL,
+        category         TEXT    NOT NULL,
+        problem          TEXT    NOT NULL,
+        language         TEXT    NOT NULL,
+        status           TEXT    NOT NULL DEFAULT 'received',
+        note             TEXT    NOT NULL DEFAULT '',
+        created_at       REAL    NOT NULL,
+        updated_at       REAL    NOT NULL
+    );
+    -- Desk numbers start at 100001: six digits, and AUTOINCREMENT never reuses one.
+    INSERT INTO sqlite_sequence (name, seq) VALUES ('desk_complaints', 100000)
+    """,
+]

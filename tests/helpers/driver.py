@@ -1,0 +1,333 @@
+"""The replay driver: the real Application, a fake Bot API, and customers who talk to it.
+
+A test reads like a conversation::
+
+    ada = bot.customer()
+    turn = await ada.send("/complaint")
+    assert "order ID" in turn.text
+    turn = await ada.press("Submit")
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from telegram import Update
+from telegram.ext import CallbackContext
+
+from bot.app import BuiltBot, build_application
+from bot.backends.base import ComplaintBackend
+from bot.config import Settings
+from tests.helpers.bot_api import BOT_ID, ApiCall, BotMessage, FakeBotApi
+
+REPLY_METHODS = ("sendMessage", "editMessageText", "sendPhoto")
+START_TIME = 1_780_000_000.0
+
+
+def make_settings(database_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test: no .env, no rate limiting, a test token, the given database."""
+    values: dict[str, Any] = {
+        "telegram_bot_token": "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl",
+        "database_path": database_path,
+        "telegram_rate_limit_per_second": 0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class FakeClock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self, start: float = START_TIME) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def offline_http_client() -> httpx.AsyncClient:
+    """An HTTP client that fails any test trying to reach a network."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"the test tried to reach {request.url.host}")
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+
+
+@dataclass
+class Turn:
+    """What the bot did in answer to one customer action."""
+
+    calls: list[ApiCall]
+    chat_id: int
+
+    @property
+    def replies(self) -> list[ApiCall]:
+        """Messages sent or edited in the customer's chat."""
+        return [c for c in self.calls if c.method in REPLY_METHODS and c.chat_id == self.chat_id]
+
+    @property
+    def text(self) -> str:
+        """The last reply's text ("" when the bot said nothing)."""
+        return self.replies[-1].text if self.replies else ""
+
+    @property
+    def all_text(self) -> str:
+        """Every reply's text, joined."""
+        return "\n".join(c.text for c in self.replies)
+
+    @property
+    def buttons(self) -> list[str]:
+        """The buttons under the last reply."""
+        if not self.replies:
+            return []
+        markup = self.replies[-1].params.get("reply_markup") or {}
+        return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+    @property
+    def toast(self) -> str:
+        """The text of the answer to a button press, if any."""
+        answers = [c for c in self.calls if c.method == "answerCallbackQuery"]
+        return answers[-1].text if answers else ""
+
+    @property
+    def silent(self) -> bool:
+        """The bot sent or edited nothing in the chat."""
+        return not self.replies
+
+
+class BotHarness:
+    """Runs the real Application (handlers, processor, storage, outbox) against a FakeBotApi."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backend: ComplaintBackend | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: FakeClock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.api = FakeBotApi()
+        self.clock = clock or FakeClock()
+        self.backend = backend
+        self.http_client = http_client or offline_http_client()
+        self.errors: list[BaseException] = []
+        self._built: BuiltBot | None = None
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._user_ids = itertools.count(100_001)
+
+    @property
+    def built(self) -> BuiltBot:
+        assert self._built is not None, "the harness has not been started"
+        return self._built
+
+    async def start(self) -> None:
+        """Initialises the application as run_polling would, without polling."""
+        self._built = build_application(
+            self.settings,
+            request=self.api,
+            backend=self.backend,
+            http_client=self.http_client,
+            clock=self.clock,
+        )
+        app = self._built.application
+        app.add_error_handler(self._record_error)
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+
+    async def stop(self) -> None:
+        """Shuts down as the application does on SIGTERM."""
+        app = self.built.application
+        assert app.post_stop is not None
+        assert app.post_shutdown is not None
+        await app.post_stop(app)
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+    async def restart(self) -> None:
+        """Stops and starts again on the same database (Telegram keeps its messages)."""
+        await self.stop()
+        await self.start()
+
+    async def _record_error(
+        self, update: object, context: CallbackContext[Any, Any, Any, Any]
+    ) -> None:
+        assert context.error is not None
+        self.errors.append(context.error)
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def customer(self, first_name: str = "Ada", **fields: Any) -> Customer:
+        """A new Telegram user who talks to the bot in a private chat."""
+        user = {
+            "id": fields.pop("user_id", next(self._user_ids)),
+            "is_bot": False,
+            "first_name": first_name,
+            "last_name": "Lovelace",
+            "username": first_name.lower(),
+            "language_code": "en",
+        }
+        user.update(fields)
+        return Customer(self, {k: v for k, v in user.items() if v is not None})
+
+    async def feed(
+        self, payload: dict[str, Any], chat_id: int, *, expect_error: bool = False
+    ) -> Turn:
+        """Processes one update through the update processor; returns what the bot did."""
+        before = len(self.api.calls)
+        errors_before = len(self.errors)
+        app = self.built.application
+        update = Update.de_json({"update_id": next(self._update_ids), **payload}, app.bot)
+        await app.update_processor.process_update(update, app.process_update(update))
+        new_errors = self.errors[errors_before:]
+        if new_errors and not expect_error:
+            raise new_errors[0]
+        return Turn(self.api.calls[before:], chat_id)
+
+    async def settle(self) -> list[ApiCall]:
+        """Lets the outbox submit everything due; returns the Bot API calls that made."""
+        before = len(self.api.calls)
+        await self.built.services.outbox.drain()
+        return self.api.calls[before:]
+
+    async def advance(self, seconds: float) -> list[ApiCall]:
+        """Moves time on and runs what time triggers: idle-draft expiry and due retries."""
+        before = len(self.api.calls)
+        self.clock.advance(seconds)
+        context = CallbackContext(self.built.application)  # type: ignore[arg-type]
+        await self.built.flow.expire_idle(context)
+        await self.settle()
+        return self.api.calls[before:]
+
+    def next_message_id(self) -> int:
+        return next(self._message_ids)
+
+
+@dataclass
+class Customer:
+    """A Telegram user in a private chat with the bot."""
+
+    harness: BotHarness
+    user: dict[str, Any]
+    sent: list[int] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+    def _message(self, **content: Any) -> dict[str, Any]:
+        message_id = self.harness.next_message_id()
+        self.sent.append(message_id)
+        return {
+            "message_id": message_id,
+            "date": int(self.harness.clock()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.user["first_name"]},
+            "from": self.user,
+            **content,
+        }
+
+    async def send(self, text: str, **options: Any) -> Turn:
+        """Types a message (a leading /word is sent as a command, as Telegram does)."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self.harness.feed({"message": self._message(**content)}, self.id, **options)
+
+    async def send_content(self, kind: str) -> Turn:
+        """Sends a sticker, photo, voice message, location or contact instead of text."""
+        content = {
+            "sticker": {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            "photo": {
+                "photo": [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
+            },
+            "voice": {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 2}},
+            "location": {"location": {"latitude": 50.08, "longitude": 14.43}},
+            "contact": {"contact": {"phone_number": "+420777123456", "first_name": "Ada"}},
+        }[kind]
+        return await self.harness.feed({"message": self._message(**content)}, self.id)
+
+    async def edit(self, text: str) -> Turn:
+        """Edits the customer's last message."""
+        message = self._message(text=text)
+        message["message_id"] = self.sent[-2] if len(self.sent) > 1 else message["message_id"]
+        message["edit_date"] = int(self.harness.clock())
+        return await self.harness.feed({"edited_message": message}, self.id)
+
+    def messages(self) -> list[BotMessage]:
+        """The bot's messages in this chat as they look now, oldest first."""
+        return self.harness.api.chat_messages(self.id)
+
+    def last_message_with(self, label: str) -> BotMessage:
+        """The newest message carrying a button with this label."""
+        for message in reversed(self.messages()):
+            if label in message.buttons:
+                return message
+        raise AssertionError(
+            f"no message with a {label!r} button; last messages: "
+            f"{[(m.text[:60], m.buttons) for m in self.messages()[-3:]]}"
+        )
+
+    async def press(self, label: str, *, on: BotMessage | None = None) -> Turn:
+        """Taps the button with this label (on the newest message that has one)."""
+        message = on or self.last_message_with(label)
+        return await self.press_data(message.callback_data(label), on=message)
+
+    async def press_data(self, data: str, *, on: BotMessage | None = None) -> Turn:
+        """Sends a callback query with any data (forged presses included)."""
+        message = on or self.messages()[-1]
+        payload = {
+            "callback_query": {
+                "id": str(self.harness.next_message_id()),
+                "from": self.user,
+                "chat_instance": f"ci-{self.id}",
+                "data": data,
+                "message": {
+                    "message_id": message.message_id,
+                    "date": int(self.harness.clock()),
+                    "chat": {"id": self.id, "type": "private"},
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Order complaints"},
+                    "text": message.text,
+                },
+            }
+        }
+        return await self.harness.feed(payload, self.id)
+
+    async def file_complaint(
+        self,
+        order_id: str = "748596",
+        problem: str = "The blender arrived broken.",
+        category: str = "Product-related",
+    ) -> Turn:
+        """Walks the whole flow up to (and including) Submit."""
+        await self.send("/complaint")
+        await self.send(order_id)
+        await self.send(problem)
+        await self.press(category)
+        return await self.press("Submit")
+
+
+def iter_texts(calls: list[ApiCall]) -> Iterator[str]:
+    """The texts of a list of calls."""
+    return (call.text for call in calls)
