@@ -72,6 +72,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # One claimer at a time: two overlapping scans would both claim the same due row.
+        self._claim_lock = asyncio.Lock()
 
     def wake(self) -> None:
         """Looks at the ledger now (a complaint was just confirmed)."""
@@ -80,6 +83,7 @@ class OutboxWorker:
     async def start(self) -> None:
         """Starts the loop; whatever was pending when the bot stopped is picked up at once."""
         if self._loop_task is None:
+            self._stopping = False
             self._loop_task = asyncio.create_task(self._run(), name="outbox-worker")
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
@@ -89,7 +93,10 @@ class OutboxWorker:
         adapters make that retry safe where their API allows it.
         """
         if self._loop_task is not None:
-            self._loop_task.cancel()
+            # A flag as well as the wake-up: on Python 3.11 a cancellation that races a
+            # completing wait can be swallowed, and the loop would run on.
+            self._stopping = True
+            self._wake.set()
             await asyncio.gather(self._loop_task, return_exceptions=True)
             self._loop_task = None
         tasks = list(self._in_flight.values())
@@ -101,15 +108,16 @@ class OutboxWorker:
 
     async def run_due(self) -> int:
         """Starts attempts for every due complaint (up to the in-flight cap); returns how many."""
-        room = self._max_in_flight - len(self._in_flight)
-        if room <= 0:
-            return 0
-        due = await self._ledger.due(self._clock(), limit=room, exclude=set(self._in_flight))
-        for entry in due:
-            task = asyncio.create_task(self._attempt(entry), name=f"submit-{entry.id}")
-            self._in_flight[entry.id] = task
-            task.add_done_callback(partial(self._finished, entry.id))
-        return len(due)
+        async with self._claim_lock:
+            room = self._max_in_flight - len(self._in_flight)
+            if room <= 0:
+                return 0
+            due = await self._ledger.due(self._clock(), limit=room, exclude=set(self._in_flight))
+            for entry in due:
+                task = asyncio.create_task(self._attempt(entry), name=f"submit-{entry.id}")
+                self._in_flight[entry.id] = task
+                task.add_done_callback(partial(self._finished, entry.id))
+            return len(due)
 
     async def drain(self) -> None:
         """Runs every due attempt to its end (tests and the CLI use this)."""
@@ -126,7 +134,7 @@ class OutboxWorker:
         self._wake.set()  # room for the next one
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.run_due()
@@ -134,8 +142,11 @@ class OutboxWorker:
             except Exception:
                 logger.exception("The outbox worker could not read the ledger")
                 timeout = IDLE_POLL_SECONDS
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _seconds_until_next(self) -> float:
         if len(self._in_flight) >= self._max_in_flight:

@@ -1,0 +1,146 @@
+"""Settings: defaults, parsing, and one clear line for every kind of bad configuration."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWXyz0123456789"
+GOOD_KEY = "PROD" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4"
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = load_settings(telegram_bot_token=TOKEN)
+    assert settings.complaint_backend == "local"
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.database_path == Path("data/complaints.sqlite3")
+    assert list(settings.complaint_categories) == [
+        "product-related",
+        "delivery",
+        "payment",
+        "other",
+    ]
+    assert settings.conversation_timeout_minutes == 15
+    assert settings.submit_retry_base_seconds == 30
+    assert settings.order_id_regex.fullmatch("748596")
+
+
+def test_settings_come_from_the_environment_and_dotenv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nCOMPLAINT_CATEGORIES=late=Arrived late,broken=Broken\n"
+    )
+    monkeypatch.setenv("CONVERSATION_TIMEOUT_MINUTES", "2.5")
+    settings = load_settings()
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value() == TOKEN
+    assert settings.complaint_categories == {"late": "Arrived late", "broken": "Broken"}
+    assert settings.conversation_timeout_seconds == 150
+
+
+def test_categories_also_read_as_json() -> None:
+    settings = load_settings(complaint_categories='{"a": "Label, with comma"}')
+    assert settings.complaint_categories == {"a": "Label, with comma"}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"COMPLAINT_BACKEND": "carrier-pigeon"}, "COMPLAINT_BACKEND"),
+        ({"ORDER_ID_PATTERN": "([unclosed"}, "ORDER_ID_PATTERN"),
+        ({"CONVERSATION_TIMEOUT_MINUTES": "soon"}, "CONVERSATION_TIMEOUT_MINUTES"),
+        ({"CONVERSATION_TIMEOUT_MINUTES": "0"}, "CONVERSATION_TIMEOUT_MINUTES"),
+        ({"SUBMIT_RETRY_BASE_SECONDS": "-1"}, "SUBMIT_RETRY_BASE_SECONDS"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"COMPLAINT_CATEGORIES": "Bad Code=Label"}, "COMPLAINT_CATEGORIES"),
+        ({"COMPLAINT_CATEGORIES": "nolabel"}, "COMPLAINT_CATEGORIES"),
+        ({"TELEGRAM_API_BASE_URL": "ftp://example"}, "TELEGRAM_API_BASE_URL"),
+        ({"COMPLAINT_BACKEND": "middleware"}, "MIDDLEWARE_BASE_URL"),
+        (
+            {"COMPLAINT_BACKEND": "middleware", "MIDDLEWARE_BASE_URL": "https://mw.example"},
+            "MIDDLEWARE_TOKEN",
+        ),
+        ({"COMPLAINT_BACKEND": "occ"}, "OCC_BASE_URL"),
+        ({"COMPLAINT_BACKEND": "occ", "OCC_BASE_URL": "https://occ.example"}, "OCC_USERNAME"),
+        (
+            {
+                "COMPLAINT_BACKEND": "occ",
+                "OCC_BASE_URL": "https://occ.example",
+                "OCC_USERNAME": "agent",
+                "OCC_PASSWORD": "pw",
+                "OCC_REASONS": "delivery=orderArrivedLate",
+            },
+            "OCC_REASONS",
+        ),
+        ({"COMPLAINT_BACKEND": "bizkithub"}, "BIZKITHUB_API_KEY"),
+        ({"COMPLAINT_BACKEND": "bizkithub", "BIZKITHUB_API_KEY": "PRODshort"}, "BIZKITHUB_API_KEY"),
+        (
+            {
+                "COMPLAINT_BACKEND": "bizkithub",
+                "BIZKITHUB_API_KEY": GOOD_KEY,
+                "BIZKITHUB_VARIANTS": "unknown=reklamace",
+            },
+            "BIZKITHUB_VARIANTS",
+        ),
+        ({"BOT_MODE": "webhook"}, "WEBHOOK_URL"),
+        (
+            {
+                "BOT_MODE": "webhook",
+                "WEBHOOK_URL": "https://bot.example/hook",
+                "WEBHOOK_SECRET": "short",
+            },
+            "WEBHOOK_SECRET",
+        ),
+    ],
+)
+def test_bad_settings_name_the_setting_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_bot_token=TOKEN)
+    message = str(caught.value)
+    assert message.startswith(f"{named}:")
+    assert "\n" not in message
+
+
+def test_a_bad_key_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPLAINT_BACKEND", "bizkithub")
+    monkeypatch.setenv("BIZKITHUB_API_KEY", "PROD-this-is-secret-but-malformed")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_bot_token=TOKEN)
+    assert "this-is-secret" not in str(caught.value)
+
+
+def _run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        capture_output=True,
+        text=True,
+        env=clean,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_python_m_bot_with_bad_settings_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    result = _run_bot({"TELEGRAM_BOT_TOKEN": TOKEN, "COMPLAINT_BACKEND": "fax"}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "COMPLAINT_BACKEND" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_python_m_bot_without_a_token_says_what_to_set(tmp_path: Path) -> None:
+    result = _run_bot({}, tmp_path)
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "@BotFather" in result.stderr
+    assert "Traceback" not in result.stderr

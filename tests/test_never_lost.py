@@ -1,0 +1,264 @@
+"""Never lost, never twice: outages, restarts, races, slow backends, a busy or damaged database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from bot.backends.base import BackendRejected, BackendUnavailable, RejectionReason
+from bot.cli.complaints import list_complaints
+from bot.storage.ledger import LedgerState
+from tests.helpers.backends import ScriptedBackend
+from tests.helpers.driver import BotHarness, make_settings
+
+
+@pytest.fixture
+async def harness_factory(tmp_path: Path) -> AsyncIterator[object]:
+    started: list[BotHarness] = []
+
+    async def start(backend: ScriptedBackend | None = None, **overrides: object) -> BotHarness:
+        harness = BotHarness(make_settings(tmp_path / "bot.sqlite3", **overrides), backend=backend)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        await harness.stop()
+
+
+async def _ledger_states(bot: BotHarness) -> list[LedgerState]:
+    rows = await bot.built.services.ledger.in_state(*LedgerState)
+    return [row.state for row in rows]
+
+
+async def test_backend_down_then_up_registers_once_and_tells_the_customer(harness_factory) -> None:
+    backend = ScriptedBackend(script=[BackendUnavailable("down")] * 3)
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    await ada.file_complaint()
+
+    await bot.settle()
+    saved = ada.messages()[-1]
+    assert "is saved" in saved.text and "automatically" in saved.text
+    assert "Submitting" not in saved.text  # the "Submitting…" message was replaced
+
+    for _ in range(3):
+        await bot.advance(200)
+    card = ada.messages()[-1]
+    assert card is not saved and "Your complaint is registered" in card.text
+    assert "500001" in card.text
+    assert len(backend.calls) == 4
+    assert len({call.key for call in backend.calls}) == 1
+    assert await _ledger_states(bot) == [LedgerState.REGISTERED]
+
+    await bot.advance(10_000)
+    assert len(backend.calls) == 4  # nothing is sent again once registered
+
+
+async def test_retry_after_is_honoured(harness_factory) -> None:
+    backend = ScriptedBackend(script=[BackendUnavailable("slow down", retry_after=600)])
+    bot = await harness_factory(backend)
+    await bot.customer().file_complaint()
+    await bot.settle()
+    await bot.advance(500)
+    assert len(backend.calls) == 1
+    await bot.advance(200)
+    assert len(backend.calls) == 2
+    assert await _ledger_states(bot) == [LedgerState.REGISTERED]
+
+
+async def test_a_rejection_is_explained_and_not_retried(harness_factory) -> None:
+    backend = ScriptedBackend(
+        script=[BackendRejected("order unknown", reason=RejectionReason.ORDER_NOT_FOUND)]
+    )
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    await ada.file_complaint(order_id="NO-SUCH-1")
+    await bot.settle()
+    told = ada.messages()[-1]
+    assert "could not find order" in told.text and "NO-SUCH-1" in told.text
+    await bot.advance(100_000)
+    assert len(backend.calls) == 1
+    assert await _ledger_states(bot) == [LedgerState.REJECTED]
+
+
+async def test_gives_up_after_the_configured_time_and_lists_it_for_operators(
+    harness_factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = ScriptedBackend(script=[BackendUnavailable("still down")] * 50)
+    bot = await harness_factory(backend, submit_give_up_hours=1)
+    ada = bot.customer()
+    await ada.file_complaint(order_id="GIVEUP-7")
+    await bot.settle()
+    for _ in range(6):
+        await bot.advance(1000)
+    assert "could not be registered" in ada.messages()[-1].text
+    assert await _ledger_states(bot) == [LedgerState.FAILED]
+    attempts = len(backend.calls)
+    await bot.advance(100_000)
+    assert len(backend.calls) == attempts
+
+    await list_complaints(bot.settings, ["failed"])
+    listing = capsys.readouterr().out
+    assert "GIVEUP-7" in listing and "failed" in listing and "still down" in listing
+
+
+async def test_two_submit_taps_racing_file_one_complaint(harness_factory) -> None:
+    backend = ScriptedBackend()
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    await ada.send("/complaint")
+    await ada.send("748596")
+    await ada.send("The lid is cracked.")
+    await ada.press("Delivery")
+    summary = ada.last_message_with("Submit")
+    first, second = await asyncio.gather(
+        ada.press("Submit", on=summary), ada.press("Submit", on=summary)
+    )
+    await bot.settle()
+    assert {first.toast, second.toast} == {"", "This complaint has already been submitted."}
+    assert len(backend.calls) == 1
+    assert await _ledger_states(bot) == [LedgerState.REGISTERED]
+
+
+async def test_stopped_between_ledger_write_and_backend_call_submits_once_after_restart(
+    harness_factory,
+) -> None:
+    backend = ScriptedBackend(gate=asyncio.Event())
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    await ada.file_complaint()
+    await bot.built.services.outbox.run_due()
+    await asyncio.sleep(0)
+    assert len(backend.calls) == 1  # the call is under way and never answers
+    await bot.built.services.outbox.stop(grace_seconds=0)
+    await bot.restart()
+
+    backend.gate.set()
+    await bot.settle()
+    assert await _ledger_states(bot) == [LedgerState.REGISTERED]
+    assert len(backend.registered) == 1
+    cards = [m for m in ada.messages() if "Your complaint is registered" in m.text]
+    assert len(cards) == 1
+
+
+async def test_a_restart_mid_conversation_continues_at_the_same_step(harness_factory) -> None:
+    bot = await harness_factory()
+    ada = bot.customer()
+    await ada.send("/complaint")
+    await ada.send("ORD-42")
+    await ada.send("Parcel arrived soaking wet.")
+    await bot.restart()
+
+    turn = await ada.press("Delivery")
+    assert "ORD-42" in turn.text and "soaking wet" in turn.text
+    assert turn.buttons == ["Submit", "Edit", "Cancel"]
+
+
+async def test_a_slow_backend_never_makes_other_customers_wait(harness_factory) -> None:
+    backend = ScriptedBackend(gate=asyncio.Event())
+    bot = await harness_factory(backend)
+    waiting = [bot.customer(f"Customer{i}") for i in range(50)]
+    for customer in waiting:
+        turn = await customer.file_complaint(order_id=f"ORD-{customer.id}")
+        assert "Submitting" in turn.text
+
+    # Every submission is stuck at the backend; a new customer is served at every step.
+    bob = bot.customer("Bob")
+    assert "order ID" in (await bob.send("/complaint")).text
+    assert "problem" in (await bob.send("B-77")).text
+    assert "category" in (await bob.send("Wrong size delivered.")).text
+    assert "Please check" in (await bob.press("Other")).text
+    assert (await bob.send("/mycomplaints")).text
+
+    backend.gate.set()
+    await bot.settle()
+    states = await _ledger_states(bot)
+    assert states == [LedgerState.REGISTERED] * 50
+    assert len(backend.registered) == 50
+
+
+async def test_a_busy_database_is_waited_for_and_nothing_is_lost(
+    harness_factory, tmp_path: Path
+) -> None:
+    bot = await harness_factory()
+    ada = bot.customer()
+    await ada.send("/complaint")
+
+    other = sqlite3.connect(tmp_path / "bot.sqlite3", check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # an operator's CLI holding the write lock
+    threading.Timer(0.5, other.commit).start()
+    turn = await ada.send("748596")
+    other.close()
+    assert "problem" in turn.text
+    turn = await ada.send("Broken on arrival.")
+    assert "category" in turn.text
+
+
+async def test_a_corrupt_draft_starts_that_customer_over_with_an_apology(
+    harness_factory, tmp_path: Path
+) -> None:
+    bot = await harness_factory()
+    ada, bob = bot.customer("Ada"), bot.customer("Bob")
+    await ada.send("/complaint")
+    await bob.send("/complaint")
+    await bob.send("BOB-1")
+    await bot.built.services.database.execute(
+        "UPDATE conversations SET draft = '{broken' WHERE user_id = ?", [ada.id]
+    )
+    turn = await ada.send("748596")
+    assert "could not restore your complaint draft" in turn.text
+    assert turn.buttons == ["Raise a complaint"]
+    assert "order ID" in (await ada.send("/complaint")).text
+
+    assert "category" in (await bob.send("Bob's parcel is missing.")).text
+
+
+OCC = "https://occ.example.com"
+
+
+async def test_occ_timeout_after_registering_does_not_create_a_second_appeasement(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        complaint_backend="occ",
+        occ_base_url=OCC,
+        occ_username="agent",
+        occ_password="agent-password-123",
+    )
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(f"{OCC}/ccagent/v1/login").respond(
+            json={"access_token": "tok", "token_type": "bearer", "expires_in": 900}
+        )
+        create = mock.post(f"{OCC}/ccagent/v1/appeasements").respond(
+            json={"id": "app370003", "state": "INCOMPLETE", "orderId": "o10068"}
+        )
+        submit = mock.post(f"{OCC}/ccagent/v1/appeasements/submit")
+        submit.side_effect = httpx.ReadTimeout("no answer")  # ...but OCC did submit it
+        read = mock.get(f"{OCC}/ccagent/v1/appeasements/app370003").respond(
+            json={"id": "app370003", "state": "SUBMITTED", "orderId": "o10068"}
+        )
+        async with httpx.AsyncClient() as client:
+            bot = BotHarness(settings, http_client=client)
+            await bot.start()
+            ada = bot.customer()
+            await ada.file_complaint(order_id="o10068")
+            await bot.settle()
+            assert "is saved" in ada.messages()[-1].text
+            await bot.advance(200)
+            await bot.stop()
+
+    assert create.call_count == 1
+    assert submit.call_count == 1
+    assert read.call_count == 1
+    card = ada.messages()[-1]
+    assert "app370003" in card.text
