@@ -7,11 +7,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram import Update
 
 from bot.app import build_application
 from bot.config import ConfigError, Settings, load_settings
+from bot.console import run_console
 from bot.logging_setup import configure_logging
 
 logger = logging.getLogger("bot")
@@ -24,10 +26,20 @@ MISSING_TOKEN_ADVICE = (
 )
 
 
+CONSOLE_INSTEAD = (
+    "No TELEGRAM_BOT_TOKEN yet, so you get the local console chat. To go live, put "
+    "TELEGRAM_BOT_TOKEN=<token from @BotFather> in .env and run `make run` again."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs a command; returns the process's exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from bot.cli.check import check
+
+        return asyncio.run(check())
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -35,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.log_format, settings.secrets())
     command = args.command or "run"
+    if command == "console":
+        return asyncio.run(run_console(settings, record=args.record))
     if command == "complaints":
         from bot.cli.complaints import list_complaints
 
@@ -48,23 +62,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(settings: Settings) -> int:
     """Starts the bot in polling or webhook mode until SIGINT/SIGTERM."""
     if settings.telegram_bot_token is None:
-        print(f"Configuration error: {MISSING_TOKEN_ADVICE}", file=sys.stderr)
-        return EXIT_CONFIG
+        if not sys.stdin.isatty():
+            print(f"Configuration error: {MISSING_TOKEN_ADVICE}", file=sys.stderr)
+            return EXIT_CONFIG
+        print(CONSOLE_INSTEAD)
+        return asyncio.run(run_console(settings))
     built = build_application(settings)
     application = built.application
     logger.info(
         "Starting in %s mode with the %s backend", settings.bot_mode, settings.complaint_backend
     )
     if settings.bot_mode == "webhook":
-        assert settings.webhook_url is not None
-        assert settings.webhook_secret is not None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        from bot.webhook import WebhookConfig, run_webhook
+
+        run_webhook(application, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
     else:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
@@ -74,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="The order-complaints bot.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument(
+        "--record", type=Path, metavar="FILE.yaml", help="write the session as a transcript"
+    )
+    commands.add_parser("check", help="check settings, Telegram, the backend and the database")
     complaints = commands.add_parser("complaints", help="list complaints for operators")
     for state in ("pending", "failed", "rejected", "registered"):
         complaints.add_argument(f"--{state}", action="store_true", help=f"list {state} complaints")

@@ -11,8 +11,14 @@ from typing import Any
 
 import httpx
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+)
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
@@ -25,6 +31,7 @@ from bot.conversation.delivery import ResultDelivery
 from bot.conversation.flow import ComplaintFlow, chat_id_of
 from bot.conversation.handlers import MENU_COMMANDS, register_handlers
 from bot.i18n import Translator
+from bot.operator import OperatorChat
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.services import BotApplication, Services
 from bot.storage.conversations import ConversationStore
@@ -93,6 +100,13 @@ def build_application(
         application = builder.build()
 
     delivery = ResultDelivery(application.bot, translator, locks, settings.complaint_categories)
+    operator = (
+        OperatorChat(
+            application.bot, settings.operator_chat_id, translator, settings.complaint_categories
+        )
+        if settings.operator_chat_id is not None
+        else None
+    )
     ledger = Ledger(database)
     outbox = OutboxWorker(
         ledger,
@@ -105,6 +119,7 @@ def build_application(
         ),
         clock=clock,
         max_in_flight=settings.submit_max_in_flight,
+        operator=operator,
     )
     services = Services(
         settings=settings,
@@ -120,7 +135,7 @@ def build_application(
     flow = ComplaintFlow(services)
     commands = CustomerCommands(services, flow)
     register_handlers(application, commands, flow)
-    application.add_error_handler(_error_handler(services))
+    application.add_error_handler(_error_handler(services, operator))
 
     async def post_init(app: BotApplication) -> None:
         await database.open()
@@ -159,28 +174,59 @@ async def _set_menu(app: BotApplication, translator: Translator) -> None:
 
 
 def _error_handler(
-    services: Services,
+    services: Services, operator: OperatorChat | None = None
 ) -> Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Logs the failure with the update's ids (not its contents) and apologises."""
+        """Logs the failure with the update's ids (not its contents), apologises, reports it.
+
+        A customer who blocked the bot (Forbidden) is no error: one INFO line, and the update
+        goes no further (ApplicationHandlerStop keeps it from later error handlers too).
+        """
         if not isinstance(update, Update):
             logger.error("Error outside an update", exc_info=context.error)
+            if operator is not None and not isinstance(context.error, NetworkError):
+                await operator.error(context.error, update_id=None, user_id=None)
             return
         user = update.effective_user
+        if isinstance(context.error, Forbidden):
+            logger.info(
+                "User %s has blocked the bot; update %s dropped (%s)",
+                user.id if user else None,
+                update.update_id,
+                context.error.message,
+            )
+            raise ApplicationHandlerStop
         logger.error(
             "Error handling update %s of user %s",
             update.update_id,
             user.id if user else None,
             exc_info=context.error,
         )
-        if update.effective_chat is None or update.effective_chat.type != "private":
-            return
-        t = services.messages(user)
-        try:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
-            await context.bot.send_message(chat_id_of(update), t("error.apology"))
-        except TelegramError as err:
-            logger.warning("Could not apologise to user %s: %s", user.id if user else None, err)
+        if update.effective_chat is not None and update.effective_chat.type == "private":
+            await _apologise(update, context, services)
+        if operator is not None:
+            await operator.error(
+                context.error, update_id=update.update_id, user_id=user.id if user else None
+            )
 
     return on_error
+
+
+async def _apologise(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services
+) -> None:
+    """Tells the customer something went wrong (and stops the button's spinner)."""
+    user = update.effective_user
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except TelegramError as err:
+            logger.debug(
+                "Could not answer the button press of update %s: %s", update.update_id, err
+            )
+    try:
+        await context.bot.send_message(chat_id_of(update), services.messages(user)("error.apology"))
+    except Forbidden:
+        logger.info("User %s has blocked the bot; no apology sent", user.id if user else None)
+    except TelegramError as err:
+        logger.warning("Could not apologise to user %s: %s", user.id if user else None, err)

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from bot.backends.base import (
     BackendBadResponse,
@@ -24,6 +25,9 @@ from bot.backends.base import (
 )
 from bot.conversation.delivery import ResultDelivery
 from bot.storage.ledger import Ledger, LedgerEntry, LedgerState
+
+if TYPE_CHECKING:
+    from bot.operator import OperatorChat
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +65,12 @@ class OutboxWorker:
         clock: Callable[[], float],
         max_in_flight: int = 8,
         rng: random.Random | None = None,
+        operator: OperatorChat | None = None,
     ) -> None:
         self._ledger = ledger
         self._backend = backend
         self._delivery = delivery
+        self._operator = operator
         self._policy = policy
         self._clock = clock
         self._max_in_flight = max_in_flight
@@ -174,6 +180,8 @@ class OutboxWorker:
                 entry.id, LedgerState.REJECTED, err.detail, now=self._clock()
             )
             await self._delivery.rejected(entry, err)
+            if self._operator is not None:
+                await _quietly(self._operator.rejected(entry, err), entry.id)
             return
         except (BackendUnavailable, BackendBadResponse) as err:
             await self._retry_later(entry, err)
@@ -186,6 +194,8 @@ class OutboxWorker:
         await self._ledger.mark_registered(entry.id, receipt, now=self._clock())
         logger.info("Complaint %s registered as %s on %s", entry.id, receipt.number, entry.backend)
         await self._delivery.registered(entry, receipt)
+        if self._operator is not None:
+            await _quietly(self._operator.registered(entry, receipt), entry.id)
 
     async def _retry_later(self, entry: LedgerEntry, err: BackendError) -> None:
         now = self._clock()
@@ -198,6 +208,8 @@ class OutboxWorker:
             )
             await self._ledger.mark_ended(entry.id, LedgerState.FAILED, err.detail, now=now)
             await self._delivery.failed(entry)
+            if self._operator is not None:
+                await _quietly(self._operator.failed(entry, err.detail), entry.id)
             return
         retry_after = err.retry_after if isinstance(err, BackendUnavailable) else None
         delay = self._policy.delay(entry.attempts, retry_after, self._rng)
@@ -208,3 +220,11 @@ class OutboxWorker:
         if not entry.told_delayed:
             await self._ledger.mark_told_delayed(entry.id)
             await self._delivery.delayed(entry)
+
+
+async def _quietly(post: Coroutine[Any, Any, None], entry_id: int) -> None:
+    """Awaits an operator post; its failure is logged and never undoes the attempt's outcome."""
+    try:
+        await post
+    except Exception:
+        logger.exception("Telling the operators about complaint %s failed", entry_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from telegram.ext import CallbackContext
 from bot.app import BuiltBot, build_application
 from bot.backends.base import ComplaintBackend
 from bot.config import Settings
-from tests.helpers.bot_api import BOT_ID, ApiCall, BotMessage, FakeBotApi
+from bot.loopback.customer import CustomerUpdates, make_user
+from bot.loopback.telegram import LoopbackTelegram
+from tests.helpers.bot_api import ApiCall, BotMessage, FakeBotApi
 
 REPLY_METHODS = ("sendMessage", "editMessageText", "sendPhoto")
 START_TIME = 1_780_000_000.0
@@ -114,16 +116,16 @@ class BotHarness:
         backend: ComplaintBackend | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: FakeClock | None = None,
+        telegram: LoopbackTelegram | None = None,
     ) -> None:
         self.settings = settings
-        self.api = FakeBotApi()
+        self.api = FakeBotApi(telegram)
         self.clock = clock or FakeClock()
         self.backend = backend
         self.http_client = http_client or offline_http_client()
         self.errors: list[BaseException] = []
         self._built: BuiltBot | None = None
         self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(1)
         self._user_ids = itertools.count(100_001)
 
     @property
@@ -170,16 +172,8 @@ class BotHarness:
 
     def customer(self, first_name: str = "Ada", **fields: Any) -> Customer:
         """A new Telegram user who talks to the bot in a private chat."""
-        user = {
-            "id": fields.pop("user_id", next(self._user_ids)),
-            "is_bot": False,
-            "first_name": first_name,
-            "last_name": "Lovelace",
-            "username": first_name.lower(),
-            "language_code": "en",
-        }
-        user.update(fields)
-        return Customer(self, {k: v for k, v in user.items() if v is not None})
+        user_id = fields.pop("user_id", next(self._user_ids))
+        return Customer(self, make_user(user_id, first_name, **fields))
 
     async def feed(
         self, payload: dict[str, Any], chat_id: int, *, expect_error: bool = False
@@ -210,70 +204,33 @@ class BotHarness:
         await self.settle()
         return self.api.calls[before:]
 
-    def next_message_id(self) -> int:
-        return next(self._message_ids)
 
-
-@dataclass
 class Customer:
     """A Telegram user in a private chat with the bot."""
 
-    harness: BotHarness
-    user: dict[str, Any]
-    sent: list[int] = field(default_factory=list)
+    def __init__(self, harness: BotHarness, user: dict[str, Any]) -> None:
+        self.harness = harness
+        self.updates = CustomerUpdates(user, clock=harness.clock)
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return self.updates.user
 
     @property
     def id(self) -> int:
-        return int(self.user["id"])
-
-    def _message(self, **content: Any) -> dict[str, Any]:
-        message_id = self.harness.next_message_id()
-        self.sent.append(message_id)
-        return {
-            "message_id": message_id,
-            "date": int(self.harness.clock()),
-            "chat": {"id": self.id, "type": "private", "first_name": self.user["first_name"]},
-            "from": self.user,
-            **content,
-        }
+        return self.updates.id
 
     async def send(self, text: str, **options: Any) -> Turn:
         """Types a message (a leading /word is sent as a command, as Telegram does)."""
-        content: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            command = text.split()[0]
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return await self.harness.feed({"message": self._message(**content)}, self.id, **options)
+        return await self.harness.feed(self.updates.text(text), self.id, **options)
 
     async def send_content(self, kind: str) -> Turn:
         """Sends a sticker, photo, voice message, location or contact instead of text."""
-        content = {
-            "sticker": {
-                "sticker": {
-                    "file_id": "s",
-                    "file_unique_id": "s",
-                    "width": 512,
-                    "height": 512,
-                    "is_animated": False,
-                    "is_video": False,
-                    "type": "regular",
-                }
-            },
-            "photo": {
-                "photo": [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
-            },
-            "voice": {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 2}},
-            "location": {"location": {"latitude": 50.08, "longitude": 14.43}},
-            "contact": {"contact": {"phone_number": "+420777123456", "first_name": "Ada"}},
-        }[kind]
-        return await self.harness.feed({"message": self._message(**content)}, self.id)
+        return await self.harness.feed(self.updates.content(kind), self.id)
 
     async def edit(self, text: str) -> Turn:
-        """Edits the customer's last message."""
-        message = self._message(text=text)
-        message["message_id"] = self.sent[-2] if len(self.sent) > 1 else message["message_id"]
-        message["edit_date"] = int(self.harness.clock())
-        return await self.harness.feed({"edited_message": message}, self.id)
+        """Edits the customer's previous message."""
+        return await self.harness.feed(self.updates.edit(text), self.id)
 
     def messages(self) -> list[BotMessage]:
         """The bot's messages in this chat as they look now, oldest first."""
@@ -297,22 +254,7 @@ class Customer:
     async def press_data(self, data: str, *, on: BotMessage | None = None) -> Turn:
         """Sends a callback query with any data (forged presses included)."""
         message = on or self.messages()[-1]
-        payload = {
-            "callback_query": {
-                "id": str(self.harness.next_message_id()),
-                "from": self.user,
-                "chat_instance": f"ci-{self.id}",
-                "data": data,
-                "message": {
-                    "message_id": message.message_id,
-                    "date": int(self.harness.clock()),
-                    "chat": {"id": self.id, "type": "private"},
-                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Order complaints"},
-                    "text": message.text,
-                },
-            }
-        }
-        return await self.harness.feed(payload, self.id)
+        return await self.harness.feed(self.updates.press(message, data), self.id)
 
     async def file_complaint(
         self,

@@ -1,0 +1,166 @@
+"""This module contains `python -m bot check`: settings, Telegram, the backend and the database."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+import httpx
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.request import BaseRequest
+
+from bot.backends.base import BackendError
+from bot.backends.factory import create_backend, create_http_client
+from bot.config import ConfigError, Settings, load_settings
+from bot.logging_setup import Redactor, configure_logging
+from bot.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One line of the report: what was checked, whether it passed, and what was found."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        """`ok   <name>: <detail>` or `FAIL <name>: <reason>`."""
+        return f"{'ok' if self.ok else 'FAIL':<4} {self.name}: {self.detail}"
+
+
+async def check(
+    *,
+    settings: Settings | None = None,
+    load: Callable[[], Settings] = load_settings,
+    request: BaseRequest | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    out: TextIO | None = None,
+    setup_logging: bool = False,
+) -> int:
+    """Runs every check and prints one line each; 0 only when all of them pass.
+
+    `request` replaces the Bot API transport and `http_client` the backend's HTTP client
+    (tests); `setup_logging` installs the redacting log handler at WARNING (the command does).
+    """
+    stream = out or sys.stdout
+    if settings is None:
+        try:
+            settings = load()
+        except ConfigError as err:
+            print(CheckResult("settings", False, str(err)).line(), file=stream)
+            return 1
+    if setup_logging:
+        configure_logging("WARNING", settings.log_format, settings.secrets())
+    redact = Redactor(settings.secrets())
+    results = await run_checks(settings, request=request, http_client=http_client)
+    for result in results:
+        print(redact(result.line()), file=stream)
+    return 0 if all(result.ok for result in results) else 1
+
+
+async def run_checks(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> list[CheckResult]:
+    """The settings (already valid), Telegram's getMe, the database, and the backend's probe."""
+    results = [
+        CheckResult(
+            "settings",
+            True,
+            f"COMPLAINT_BACKEND={settings.complaint_backend}, BOT_MODE={settings.bot_mode}, "
+            f"LOG_FORMAT={settings.log_format}",
+        ),
+        await check_telegram(settings, request),
+    ]
+    database = Database(settings.database_path)
+    database_result = await check_database(database)
+    results.append(database_result)
+    client = http_client or create_http_client(settings)
+    try:
+        results.append(await check_backend(settings, database, client, database_result.ok))
+    finally:
+        if http_client is None:
+            await client.aclose()
+        await database.close()
+    return results
+
+
+async def check_telegram(settings: Settings, request: BaseRequest | None) -> CheckResult:
+    """getMe with TELEGRAM_BOT_TOKEN at TELEGRAM_API_BASE_URL."""
+    if settings.telegram_bot_token is None:
+        return CheckResult(
+            "telegram", False, "TELEGRAM_BOT_TOKEN is not set (get a token from @BotFather)"
+        )
+    host = _host(settings.telegram_api_base_url)
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        request=request,
+        get_updates_request=request,
+    )
+    try:
+        async with bot:  # initialize() asks getMe
+            me = bot.bot
+    except InvalidToken as err:
+        return CheckResult("telegram", False, f"{host} refused TELEGRAM_BOT_TOKEN ({err.message})")
+    except NetworkError as err:
+        return CheckResult(
+            "telegram", False, f"could not reach {host} ({type(err).__name__}: {err.message})"
+        )
+    except TelegramError as err:
+        return CheckResult("telegram", False, f"{host} answered getMe with an error: {err}")
+    return CheckResult("telegram", True, f"@{me.username} (id {me.id}) at {host}")
+
+
+async def check_database(database: Database) -> CheckResult:
+    """Opens (and if needed creates and migrates) DATABASE_PATH and counts the ledger."""
+    path = database.path
+    existed = path.exists()
+    try:
+        await database.open()
+        row = await database.fetch_one("SELECT COUNT(*) FROM complaints")
+    except (OSError, sqlite3.Error) as err:
+        return CheckResult("database", False, f"{path}: {type(err).__name__}: {err}")
+    count = row[0] if row else 0
+    state = "" if existed else ", created now"
+    return CheckResult("database", True, f"{path} ({count} complaints in the ledger{state})")
+
+
+async def check_backend(
+    settings: Settings, database: Database, client: httpx.AsyncClient, database_ok: bool
+) -> CheckResult:
+    """The configured backend's own probe: reachable, and our credentials accepted."""
+    name = settings.complaint_backend
+    if name == "local" and not database_ok:
+        return CheckResult("backend", False, "local: the complaint desk needs the database")
+    try:
+        backend = create_backend(settings, database=database, http_client=client, clock=time.time)
+    except ConfigError as err:
+        return CheckResult("backend", False, f"{name}: {err}")
+    try:
+        await backend.initialize()
+        detail = await backend.probe()
+    except BackendError as err:
+        return CheckResult("backend", False, f"{name}: {err.detail}")
+    except Exception as err:  # a bug in an adapter must still give a report line
+        return CheckResult("backend", False, f"{name}: unexpected {type(err).__name__}")
+    finally:
+        await backend.shutdown()
+    return CheckResult("backend", True, f"{name}: {detail}")
+
+
+def _host(url: str) -> str:
+    """The host (and port) of a URL, never its path (a Bot API URL's path holds the token)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an invalid URL"
+    return f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host

@@ -1,0 +1,239 @@
+"""This module contains LoopbackTelegram: the part of Telegram the bot uses, kept in memory.
+
+The console and the tests talk to the bot through it: they play the customer (updates in), and
+it answers the bot's Bot API calls as Telegram would (messages out, recorded in order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+BOT_ID = 7000001
+BOT_USERNAME = "order_complaints_test_bot"
+BOT_FIRST_NAME = "Order complaints"
+
+
+class BotApiError(Exception):
+    """What Telegram answers with ok=false."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+@dataclass
+class ChatMessage:
+    """A message of the bot as it stands now (after edits)."""
+
+    chat_id: int
+    message_id: int
+    text: str = ""
+    photo: str = ""
+    keyboard: list[list[dict[str, Any]]] = field(default_factory=list)
+    deleted: bool = False
+
+    @property
+    def buttons(self) -> list[str]:
+        """The labels of its inline buttons, row by row."""
+        return [button["text"] for row in self.keyboard for button in row]
+
+    def callback_data(self, label: str) -> str:
+        """The callback data behind the button with this label."""
+        for row in self.keyboard:
+            for button in row:
+                if button["text"] == label:
+                    return str(button.get("callback_data", ""))
+        raise LookupError(f"no button {label!r} among {self.buttons}")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Bot API call the bot made, with its parameters."""
+
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def chat_id(self) -> int | None:
+        """The chat it was about, if any."""
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        """The text, caption or toast it carried."""
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[str]:
+        """The labels of the keyboard it carried."""
+        return [b["text"] for row in keyboard_of(self.params) for b in row]
+
+
+class LoopbackTelegram:
+    """Answers the Bot API methods the bot uses; makes updates for the customer's side."""
+
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+        self.messages: dict[tuple[int, int], ChatMessage] = {}
+        self.listeners: list[Callable[[ApiCall], None]] = []
+        self._message_ids = itertools.count(1000)
+        self._update_ids = itertools.count(1)
+        self._pending: list[dict[str, Any]] = []
+        self._arrived = asyncio.Event()
+        self._failures: dict[str, list[tuple[int, str]]] = {}
+        self.polls = 0
+
+    # -- the bot's side ----------------------------------------------------------------------
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        """Answers one Bot API call (getUpdates excepted); raises BotApiError like Telegram."""
+        record = ApiCall(method, params)
+        self.calls.append(record)
+        for listener in self.listeners:
+            listener(record)
+        failures = self._failures.get(method)
+        if failures:
+            code, description = failures.pop(0)
+            raise BotApiError(code, description)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            raise BotApiError(404, f"Not Found: method {method} is not in the loopback Bot API")
+        return handler(params)
+
+    async def get_updates(self, offset: int, wait_seconds: float) -> list[dict[str, Any]]:
+        """Long polling: the updates from `offset` on, waiting up to `wait_seconds` for one."""
+        self.polls += 1
+        self._pending = [u for u in self._pending if u["update_id"] >= offset]
+        if not self._pending and wait_seconds > 0:
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(wait_seconds):
+                    await self._arrived.wait()
+            except TimeoutError:
+                return []
+        return list(self._pending)
+
+    # -- the customer's side -----------------------------------------------------------------
+
+    def fail_next(self, method: str, description: str, code: int = 400) -> None:
+        """The next call of `method` answers with a Telegram error."""
+        self._failures.setdefault(method, []).append((code, description))
+
+    def end_polls(self) -> None:
+        """Answers any waiting long poll now (with what is pending), e.g. before shutting down."""
+        self._arrived.set()
+
+    @property
+    def unconsumed(self) -> int:
+        """Updates delivered that the bot has not confirmed (by asking for a later offset)."""
+        return len(self._pending)
+
+    def deliver(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Numbers an update and queues it for getUpdates; returns it."""
+        update = {"update_id": next(self._update_ids), **update}
+        self._pending.append(update)
+        self._arrived.set()
+        return update
+
+    def chat_messages(self, chat_id: int) -> list[ChatMessage]:
+        """The bot's messages in a chat as they look now, oldest first (deleted left out)."""
+        return [
+            m for (chat, _), m in sorted(self.messages.items()) if chat == chat_id and not m.deleted
+        ]
+
+    # -- the methods -------------------------------------------------------------------------
+
+    def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": BOT_FIRST_NAME,
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._store(params, text=str(params["text"]))
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._store(params, text=str(params.get("caption", "")), photo=str(params["photo"]))
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(params)
+        message.text = str(params["text"])
+        message.keyboard = keyboard_of(params)
+        return self._as_telegram(message)
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(params)
+        message.keyboard = keyboard_of(params)
+        return self._as_telegram(message)
+
+    def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        self._existing(params).deleted = True
+        return True
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_close(self, params: dict[str, Any]) -> bool:
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _store(self, params: dict[str, Any], *, text: str, photo: str = "") -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message = ChatMessage(chat_id, next(self._message_ids), text, photo, keyboard_of(params))
+        self.messages[(chat_id, message.message_id)] = message
+        return self._as_telegram(message)
+
+    def _existing(self, params: dict[str, Any]) -> ChatMessage:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None or message.deleted:
+            raise BotApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    @staticmethod
+    def _as_telegram(message: ChatMessage) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": BOT_FIRST_NAME},
+        }
+        if message.photo:
+            result["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+            result["caption"] = message.text
+        else:
+            result["text"] = message.text
+        if message.keyboard:
+            result["reply_markup"] = {"inline_keyboard": message.keyboard}
+        return result
+
+
+def keyboard_of(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The inline keyboard in a call's parameters."""
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict):
+        rows = markup.get("inline_keyboard", [])
+        return list(rows) if isinstance(rows, list) else []
+    return []

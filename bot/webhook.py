@@ -1,0 +1,250 @@
+"""This module contains the webhook server: Telegram's updates by POST, and GET /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import re
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+import tornado.web
+from telegram import Update
+from telegram.ext import Application, ExtBot
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from bot.config import ConfigError, Settings
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# Telegram's updates are a few kilobytes; anything far larger is not Telegram.
+MAX_BODY_BYTES = 1024 * 1024
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """Where to listen, the public URL Telegram posts to, and the secret it must send."""
+
+    url: str
+    secret_token: str
+    listen: str = "0.0.0.0"  # noqa: S104 - Telegram must reach the server
+    port: int = 8443
+    allowed_updates: Sequence[str] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, allowed_updates: Sequence[str] | None = None
+    ) -> WebhookConfig:
+        """WEBHOOK_URL, WEBHOOK_LISTEN, WEBHOOK_PORT and WEBHOOK_SECRET (validated by Settings)."""
+        if settings.webhook_url is None:
+            raise ConfigError("WEBHOOK_URL: is required when BOT_MODE=webhook")
+        if settings.webhook_secret is None:
+            raise ConfigError("WEBHOOK_SECRET: is required when BOT_MODE=webhook")
+        config = cls(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            allowed_updates=allowed_updates,
+        )
+        if config.path == HEALTH_PATH:
+            raise ConfigError(f"WEBHOOK_URL: its path must not be {HEALTH_PATH}")
+        return config
+
+    @property
+    def path(self) -> str:
+        """The path of WEBHOOK_URL, where Telegram's POSTs arrive ("/" when it has none)."""
+        return urlsplit(self.url).path.rstrip("/") or "/"
+
+
+class _TelegramUpdates(tornado.web.RequestHandler):
+    """POST on the webhook path: checks the secret, then queues the update for the application."""
+
+    SUPPORTED_METHODS = ("POST",)
+
+    def initialize(self, bot_app: AnyApplication, secret_token: bytes) -> None:
+        """Tornado's per-request set-up, with the webhook server's shared objects."""
+        self.bot_app = bot_app
+        self.secret_token = secret_token
+
+    async def post(self) -> None:
+        """One update from Telegram; 403 without the right secret, 400 when it is not one."""
+        given = self.request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self.secret_token):
+            logger.warning(
+                "Webhook request from %s refused: %s secret token",
+                self.request.remote_ip,
+                "wrong" if given else "no",
+            )
+            self._answer(HTTPStatus.FORBIDDEN, "forbidden")
+            return
+        try:
+            data = json.loads(self.request.body)
+            update = Update.de_json(data, self.bot_app.bot)
+        except Exception as err:  # a malformed body must not take the server down
+            logger.warning("Webhook request was not a Telegram update (%s)", type(err).__name__)
+            self._answer(HTTPStatus.BAD_REQUEST, "not an update")
+            return
+        logger.debug("Update %s received on the webhook", update.update_id)
+        bot = self.bot_app.bot
+        if isinstance(bot, ExtBot):
+            bot.insert_callback_data(update)  # only does something with arbitrary callback data
+        await self.bot_app.update_queue.put(update)
+        self._answer(HTTPStatus.OK, "ok")
+
+    def _answer(self, status: HTTPStatus, text: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(text)
+
+
+class _Health(tornado.web.RequestHandler):
+    """GET /healthz: 200 `ok` while the application runs, 503 while it starts or stops."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD")
+
+    def initialize(self, bot_app: AnyApplication) -> None:
+        """Tornado's per-request set-up, with the application whose state is reported."""
+        self.bot_app = bot_app
+
+    def get(self) -> None:
+        """The health answer."""
+        running = self.bot_app.running
+        self.set_status(HTTPStatus.OK if running else HTTPStatus.SERVICE_UNAVAILABLE)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish("ok" if running else "not running")
+
+    def head(self) -> None:
+        """The health answer without a body."""
+        self.set_status(HTTPStatus.OK if self.bot_app.running else HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log, quieter: successes at DEBUG, the rest at INFO (no bodies)."""
+    status = handler.get_status()
+    level = logging.DEBUG if status < 400 else logging.INFO
+    request = handler.request
+    logger.log(
+        level,
+        "%s %s %d (%s, %.1f ms)",
+        request.method,
+        request.path,
+        status,
+        request.remote_ip,
+        1000 * request.request_time(),
+    )
+
+
+class WebhookServer:
+    """A tornado HTTP server with the webhook path and the health endpoint."""
+
+    def __init__(self, application: AnyApplication, config: WebhookConfig) -> None:
+        self.config = config
+        secret = config.secret_token.encode()
+        app = tornado.web.Application(
+            [
+                (re.escape(HEALTH_PATH), _Health, {"bot_app": application}),
+                (
+                    _path_pattern(config.path),
+                    _TelegramUpdates,
+                    {"bot_app": application, "secret_token": secret},
+                ),
+            ],
+            log_function=_log_request,
+        )
+        self._server = HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=True)
+        self.port: int | None = None
+
+    async def start(self) -> int:
+        """Binds and starts serving; returns the port (useful when the configured port is 0)."""
+        sockets = bind_sockets(self.config.port, address=self.config.listen)
+        self._server.add_sockets(sockets)
+        self.port = int(sockets[0].getsockname()[1])
+        logger.info(
+            "Webhook server listening on %s:%d (updates on %s, health on %s)",
+            self.config.listen,
+            self.port,
+            self.config.path,
+            HEALTH_PATH,
+        )
+        return self.port
+
+    async def stop(self) -> None:
+        """Stops accepting connections and closes the open ones."""
+        self._server.stop()
+        await self._server.close_all_connections()
+
+
+def _path_pattern(path: str) -> str:
+    """The route of the webhook path, with or without a trailing slash."""
+    return re.escape(path.rstrip("/")) + "/?" if path != "/" else "/"
+
+
+async def serve(
+    application: AnyApplication,
+    config: WebhookConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[int], object] | None = None,
+) -> None:
+    """Runs the application behind the webhook server until `stop` is set (or SIGINT/SIGTERM).
+
+    The lifecycle is PTB's own: initialize, post_init, start, the webhook registered with the
+    secret token; at the end stop, post_stop, shutdown, post_shutdown.
+    """
+    stop = stop or _stop_on_signals()
+    server = WebhookServer(application, config)
+    try:
+        async with application:
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.start()
+            try:
+                port = await server.start()
+                await application.bot.set_webhook(
+                    url=config.url,
+                    secret_token=config.secret_token,
+                    allowed_updates=config.allowed_updates,
+                )
+                logger.info("Webhook registered; serving until stopped")
+                if on_ready is not None:
+                    on_ready(port)
+                await stop.wait()
+                logger.info("Stopping the webhook server")
+            finally:
+                await server.stop()
+                if application.running:
+                    await application.stop()
+                if application.post_stop is not None:
+                    await application.post_stop(application)
+    finally:
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets (where the platform lets us handle signals)."""
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, event.set)
+    return event
+
+
+def run_webhook(application: AnyApplication, config: WebhookConfig) -> None:
+    """Serves the application in webhook mode until SIGINT or SIGTERM."""
+    asyncio.run(serve(application, config))

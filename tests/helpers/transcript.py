@@ -1,0 +1,334 @@
+"""Transcripts: whole conversations in YAML, replayed against the bot in-process or as a process.
+
+The format is documented in the README ("Testing conversations"). A failing step raises
+TranscriptFailure naming the file, the step and what the bot actually said.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import yaml
+
+from bot.loopback.customer import CustomerUpdates, make_user
+from bot.loopback.telegram import ApiCall, LoopbackTelegram
+
+TRANSCRIPTS_DIR = Path(__file__).parent.parent / "transcripts"
+ACTIONS = {"user", "press", "press_data", "send", "edit"}
+STEP_KINDS = ACTIONS | {
+    "bot",
+    "restart",
+    "wait",
+    "backend_responds",
+    "backend_fails",
+    "backend",
+}
+SHOWN_METHODS = {"sendMessage", "editMessageText", "sendPhoto"}
+CUSTOMER_ID = 424242
+
+
+class TranscriptFailure(AssertionError):
+    """A step of a transcript did not hold."""
+
+
+@dataclass
+class Transcript:
+    """A conversation to replay."""
+
+    path: Path
+    title: str
+    steps: list[tuple[str, Any]]
+    settings: dict[str, Any] = field(default_factory=dict)
+    customer: dict[str, Any] = field(default_factory=dict)
+    loopback: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def uses(self, *kinds: str) -> bool:
+        return any(kind in kinds for kind, _ in self.steps)
+
+
+def load_transcript(path: Path) -> Transcript:
+    """Reads and checks a transcript file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise TranscriptFailure(f"{path.name}: needs a 'steps' list")
+    steps: list[tuple[str, Any]] = []
+    for number, step in enumerate(data["steps"], start=1):
+        if not isinstance(step, dict) or len(step) != 1:
+            raise TranscriptFailure(f"{path.name} step {number}: one 'kind: value' per step")
+        ((kind, value),) = step.items()
+        if kind not in STEP_KINDS:
+            raise TranscriptFailure(f"{path.name} step {number}: unknown step {kind!r}")
+        steps.append((kind, value))
+    return Transcript(
+        path=path,
+        title=str(data.get("title", path.stem)),
+        steps=steps,
+        settings={k.lower(): v for k, v in (data.get("settings") or {}).items()},
+        customer=dict(data.get("customer") or {}),
+        loopback=bool(data.get("loopback", False)),
+    )
+
+
+def all_transcripts() -> list[Path]:
+    """Every transcript file shipped in tests/transcripts/."""
+    return sorted(TRANSCRIPTS_DIR.glob("*.yaml"))
+
+
+def plain(text: str) -> str:
+    """What the customer reads: HTML tags removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def parse_duration(value: object) -> float:
+    """'20m', '90s', '2h' or a number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(value))
+    if match is None:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+# -- the scripted HTTP backend -------------------------------------------------------------
+
+
+@dataclass
+class _Scripted:
+    path: str | None
+    respond: Callable[[httpx.Request], httpx.Response]
+
+
+class ScriptedHttp:
+    """An httpx transport answering backend requests as the transcript scripts them."""
+
+    def __init__(self) -> None:
+        self.queue: list[_Scripted] = []
+        self.requests: list[httpx.Request] = []
+        self.checked = 0
+        self.problems: list[str] = []
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self._handle))
+
+    def responds(self, spec: dict[str, Any]) -> None:
+        status = int(spec.get("status", 200))
+        headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
+        if "json" in spec:
+            body = json.dumps(spec["json"]).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = str(spec.get("body", "")).encode()
+        self.queue.append(
+            _Scripted(
+                spec.get("path"), lambda _: httpx.Response(status, headers=headers, content=body)
+            )
+        )
+
+    def fails(self, spec: object) -> None:
+        details = spec if isinstance(spec, dict) else {"with": spec}
+        failure = str(details.get("with"))
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            if failure == "timeout":
+                raise httpx.ReadTimeout("scripted timeout", request=request)
+            if failure == "connect":
+                raise httpx.ConnectError("scripted refusal", request=request)
+            return httpx.Response(int(failure), text="scripted failure")
+
+        self.queue.append(_Scripted(details.get("path"), respond))
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        for index, scripted in enumerate(self.queue):
+            if scripted.path is None or scripted.path in request.url.path:
+                del self.queue[index]
+                return scripted.respond(request)
+        self.problems.append(
+            f"the bot called {request.method} {request.url.path}, "
+            "but the transcript scripted no answer for it"
+        )
+        return httpx.Response(599, text="unscripted")
+
+
+def matches(expected: object, actual: object) -> bool:
+    """Whether `actual` contains `expected` (dicts by subset, other values by equality)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and matches(value, actual[key]) for key, value in expected.items()
+        )
+    return expected == actual
+
+
+# -- what the bot showed ---------------------------------------------------------------------
+
+
+class Target(Protocol):
+    """Where a transcript runs: in-process or a `python -m bot` process."""
+
+    telegram: LoopbackTelegram
+    http: ScriptedHttp | None
+
+    async def act(self, update: dict[str, Any]) -> None: ...
+    async def restart(self) -> None: ...
+    async def wait(self, seconds: float) -> None: ...
+    async def next_output(self, outputs: Outputs) -> ApiCall | None: ...
+    async def quiet(self) -> None: ...
+
+
+class Outputs:
+    """A cursor over what the bot showed the customer: messages, edits, photos and toasts."""
+
+    def __init__(self, telegram: LoopbackTelegram, chat_id: int) -> None:
+        self.telegram = telegram
+        self.chat_id = chat_id
+        self.cursor = len(telegram.calls)
+
+    def pending(self) -> list[ApiCall]:
+        return [c for c in self.telegram.calls[self.cursor :] if self._shown(c)]
+
+    def _shown(self, call: ApiCall) -> bool:
+        if call.method == "answerCallbackQuery":
+            return bool(call.text)
+        return call.method in SHOWN_METHODS and call.chat_id == self.chat_id
+
+    def take(self) -> ApiCall | None:
+        while self.cursor < len(self.telegram.calls):
+            call = self.telegram.calls[self.cursor]
+            self.cursor += 1
+            if self._shown(call):
+                return call
+        return None
+
+    def skip_all(self) -> None:
+        self.cursor = len(self.telegram.calls)
+
+
+def describe(call: ApiCall | None) -> str:
+    if call is None:
+        return "nothing"
+    if call.method == "answerCallbackQuery":
+        return f"a toast {call.text!r}"
+    buttons = f" with buttons {call.buttons}" if call.buttons else " with no buttons"
+    photo = f" (a photo {call.params.get('photo')})" if call.method == "sendPhoto" else ""
+    return f"{plain(call.text)!r}{photo}{buttons}"
+
+
+def check_output(expected: dict[str, Any], call: ApiCall | None, where: str) -> None:
+    """Raises TranscriptFailure unless the bot's output fits the `bot:` step."""
+    if call is None:
+        raise TranscriptFailure(f"{where}: the bot said nothing")
+    said = describe(call)
+    if "toast" in expected:
+        if call.method != "answerCallbackQuery" or str(expected["toast"]) not in call.text:
+            raise TranscriptFailure(
+                f"{where}: expected the toast {expected['toast']!r}; got {said}"
+            )
+        return
+    if call.method == "answerCallbackQuery":
+        raise TranscriptFailure(f"{where}: expected a message; the bot only showed {said}")
+    text = plain(call.text)
+    wanted = expected.get("text_contains", [])
+    for fragment in [wanted] if isinstance(wanted, str) else wanted:
+        if str(fragment) not in text:
+            raise TranscriptFailure(
+                f"{where}: expected text containing {fragment!r}; the bot said {said}"
+            )
+    unwanted = expected.get("text_not_contains", [])
+    for fragment in [unwanted] if isinstance(unwanted, str) else unwanted:
+        if str(fragment) in text:
+            raise TranscriptFailure(
+                f"{where}: {fragment!r} should not be there; the bot said {said}"
+            )
+    if "buttons" in expected and call.buttons != list(expected["buttons"]):
+        raise TranscriptFailure(
+            f"{where}: expected buttons {expected['buttons']}; the bot said {said}"
+        )
+    if expected.get("photo") and call.method != "sendPhoto":
+        raise TranscriptFailure(f"{where}: expected a photo; the bot said {said}")
+    if "edited" in expected and (call.method == "editMessageText") != bool(expected["edited"]):
+        kind = "an edit of its message" if expected["edited"] else "a new message"
+        raise TranscriptFailure(f"{where}: expected {kind}; got {call.method} {said}")
+
+
+async def replay(transcript: Transcript, target: Target, customer_id: int = CUSTOMER_ID) -> None:
+    """Runs every step of the transcript against the target."""
+    customer = CustomerUpdates(make_user(customer_id, **transcript.customer))
+    outputs = Outputs(target.telegram, customer.id)
+    for number, (kind, value) in enumerate(transcript.steps, start=1):
+        where = f"{transcript.name} step {number} ({kind}: {json.dumps(value, ensure_ascii=False)})"
+        if kind in ACTIONS:
+            outputs.skip_all()
+            await target.act(_action(kind, value, customer, target.telegram, where))
+        elif kind == "bot":
+            if value == "silent":
+                await target.quiet()
+                if outputs.pending():
+                    raise TranscriptFailure(f"{where}: the bot said {describe(outputs.take())}")
+            else:
+                check_output(dict(value), await target.next_output(outputs), where)
+        elif kind == "restart":
+            await target.restart()
+        elif kind == "wait":
+            outputs.skip_all()
+            await target.wait(parse_duration(value))
+        else:
+            _backend_step(kind, value, target.http, where)
+        if target.http is not None and target.http.problems:
+            raise TranscriptFailure(f"{where}: {target.http.problems[0]}")
+
+
+def _action(
+    kind: str, value: Any, customer: CustomerUpdates, telegram: LoopbackTelegram, where: str
+) -> dict[str, Any]:
+    if kind == "user":
+        return customer.text(str(value))
+    if kind == "send":
+        return customer.content(str(value))
+    if kind == "edit":
+        return customer.edit(str(value))
+    messages = telegram.chat_messages(customer.id)
+    if kind == "press_data":
+        if not messages:
+            raise TranscriptFailure(f"{where}: there is no message to press a button on")
+        return customer.press(messages[-1], str(value))
+    for message in reversed(messages):
+        if str(value) in message.buttons:
+            return customer.press(message, message.callback_data(str(value)))
+    shown = [m.buttons for m in messages[-3:]]
+    raise TranscriptFailure(f"{where}: no button {value!r}; the last messages had {shown}")
+
+
+def _backend_step(kind: str, value: Any, http: ScriptedHttp | None, where: str) -> None:
+    if http is None:
+        raise TranscriptFailure(f"{where}: backend steps need an HTTP backend in settings")
+    if kind == "backend_responds":
+        http.responds(dict(value))
+    elif kind == "backend_fails":
+        http.fails(value)
+    else:
+        expected = dict(value).get("request_matches", {})
+        if http.checked >= len(http.requests):
+            raise TranscriptFailure(f"{where}: the backend received no further request")
+        request = http.requests[http.checked]
+        http.checked += 1
+        actual: dict[str, Any] = {"method": request.method, "path": request.url.path}
+        if request.content and request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            actual["json"] = json.loads(request.content)
+        if not matches(expected, actual):
+            raise TranscriptFailure(
+                f"{where}: the request was {json.dumps(actual, ensure_ascii=False)}"
+            )
+
+
+Waiter = Callable[[], Awaitable[None]]
