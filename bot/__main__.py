@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         from bot.cli.check import check
 
-        return asyncio.run(check())
+        return asyncio.run(check(setup_logging=True))
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.log_format, settings.secrets())
     command = args.command or "run"
+    if command == "link":
+        from bot.cli.link import print_link
+
+        return asyncio.run(print_link(settings, args.order_id))
     if command == "console":
         return asyncio.run(run_console(settings, record=args.record))
     if command == "complaints":
@@ -85,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="The order-complaints bot.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
+    link = commands.add_parser("link", help="print a signed complaint link for an order")
+    link.add_argument("order_id", help="the order ID the link starts a complaint about")
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument(
         "--record", type=Path, metavar="FILE.yaml", help="write the session as a transcript"

@@ -188,6 +188,10 @@ class Settings(BaseSettings):
                     "by 28 letters or digits)"
                 )
             _check_covers(self.bizkithub_variants, self.complaint_categories, "BIZKITHUB_VARIANTS")
+        if self.deep_link_secret is not None and len(self.deep_link_secret.get_secret_value()) < 16:
+            raise ValueError(
+                "DEEP_LINK_SECRET: needs at least 16 characters (32 random ones is good)"
+            )
         if self.bot_mode == "webhook":
             _require(self.webhook_url, "WEBHOOK_URL", "webhook", setting="BOT_MODE")
             secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""

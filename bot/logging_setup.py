@@ -9,12 +9,19 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 REDACTED = "[REDACTED]"
-# Shapes of secrets whatever their value: bot tokens (also inside Bot API URLs),
-# Authorization headers, and keys passed as query parameters.
+# Shapes of secrets whatever their value: bot tokens (also inside Bot API URLs, where "bot"
+# runs into the token's digits), Authorization headers (also as bytes), and credentials as
+# query or form parameters or as JSON / dict entries.
 SECRET_PATTERNS = (
-    re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}"),
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)?\s*[^\s'\",}]+"),
-    re.compile(r"(?i)((?:api_?key|access_token|password|secret_token)=)[^&\s'\"]+"),
+    re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}"),
+    re.compile(
+        r"(?i)(authorization['\"]?\s*[:=]\s*(?:b(?=['\"]))?['\"]?(?:bearer\s+|basic\s+)?)"
+        r"[^\s'\",}]+"
+    ),
+    re.compile(
+        r"(?i)((?:api_?key|access_token|refresh_token|id_token|client_secret|password|passwd"
+        r"|secret_token)(?:=|['\"]\s*:\s*(?:b(?=['\"]))?['\"]))[^&\s'\"]+"
+    ),
 )
 # Libraries whose request logs carry URLs (the Bot API URL contains the token).
 NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "aiosqlite")
@@ -60,10 +67,12 @@ class JsonFormatter(RedactingFormatter):
             "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": self.redactor(record.getMessage()),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = self.redactor(self.formatException(record.exc_info))
+        # Each field before encoding (a secret with quotes or backslashes is escaped by JSON),
+        # and the whole line after.
         return self.redactor(json.dumps(entry, ensure_ascii=False))
 
 

@@ -17,6 +17,7 @@ from bot.conversation.callbacks import Action, decode
 from bot.conversation.flow import ComplaintFlow, send, user_of
 from bot.conversation.keyboards import result_keyboard, start_keyboard
 from bot.conversation.render import Reply
+from bot.deeplinks import verify_payload
 from bot.i18n import Messages
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState
@@ -34,9 +35,23 @@ class CustomerCommands:
         self.flow = flow
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start: the greeting and the [Raise a complaint] button."""
+        """/start: the greeting and [Raise a complaint]; a signed deep link starts a draft."""
         user = user_of(update)
         t = self.s.messages(user)
+        secret = self.s.settings.deep_link_secret
+        payload = (context.args or [""])[0]
+        if secret is not None and payload:
+            order_id = verify_payload(payload, secret.get_secret_value())
+            if order_id is not None and self.s.settings.order_id_regex.fullmatch(order_id):
+                notice = t("deeplink.greeting", name=user.first_name, order_id=order_id)
+                await self.flow.begin_with_order(update, order_id, notice)
+                return
+            logger.info("Unverifiable start link from user %s", user.id)
+            greeting = t("start.greeting", name=user.first_name)
+            await send(
+                update, Reply(f"{t('deeplink.unverified')}\n\n{greeting}", start_keyboard(t))
+            )
+            return
         await send(update, Reply(t("start.greeting", name=user.first_name), start_keyboard(t)))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

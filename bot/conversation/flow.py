@@ -86,7 +86,7 @@ class ComplaintFlow:
         await self._save(user, chat_id_of(update), draft)
         await send(update, question(self.s.messages(user), draft, self.categories))
 
-    async def begin_with_order(self, update: Update, order_id: str) -> None:
+    async def begin_with_order(self, update: Update, order_id: str, notice: str) -> None:
         """A signed deep link: the order is known, so the draft starts at the problem."""
         user = user_of(update)
         draft = Draft.new(language=user.language_code)
@@ -94,7 +94,9 @@ class ComplaintFlow:
         draft.from_deep_link = True
         draft.step = Step.PROBLEM
         await self._save(user, chat_id_of(update), draft)
-        await send(update, question(self.s.messages(user), draft, self.categories))
+        await send(
+            update, with_notice(notice, question(self.s.messages(user), draft, self.categories))
+        )
 
     # -- messages --------------------------------------------------------------------------
 

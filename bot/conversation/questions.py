@@ -20,7 +20,12 @@ def question(t: Messages, draft: Draft, categories: Mapping[str, str]) -> Reply:
                 return Reply(t("order.ask_edit", order_id=draft.order_id))
             return Reply(t("order.ask"))
         case Step.PROBLEM:
-            key = "problem.ask_edit" if draft.editing else "problem.ask"
+            if draft.editing:
+                key = "problem.ask_edit"
+            elif draft.from_deep_link:
+                key = "problem.ask_linked"  # the customer has not answered anything yet
+            else:
+                key = "problem.ask"
             return Reply(t(key, minimum=PROBLEM_MIN_LENGTH))
         case Step.CATEGORY:
             return Reply(t("category.ask"), categories_keyboard(t, draft.token, categories))

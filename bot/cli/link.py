@@ -1,0 +1,44 @@
+"""This module contains `python -m bot link <orderId>`: a signed complaint link for a shop."""
+
+from __future__ import annotations
+
+import sys
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.config import Settings
+from bot.deeplinks import DeepLinkError, make_complaint_link
+
+
+async def print_link(settings: Settings, order_id: str) -> int:
+    """Prints the link, or one line saying why there is none; returns the exit status."""
+    if settings.deep_link_secret is None:
+        print("DEEP_LINK_SECRET: is not set, so deep links are off", file=sys.stderr)
+        return 2
+    username = settings.bot_username or await _username_from_telegram(settings)
+    if username is None:
+        print(
+            "BOT_USERNAME: is not set and Telegram could not be asked (set BOT_USERNAME)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(make_complaint_link(order_id, settings.deep_link_secret.get_secret_value(), username))
+    except DeepLinkError as err:
+        print(f"Cannot make a link: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _username_from_telegram(settings: Settings) -> str | None:
+    if settings.telegram_bot_token is None:
+        return None
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url
+    )
+    try:
+        async with bot:
+            return bot.username
+    except TelegramError:
+        return None

@@ -1,0 +1,144 @@
+"""Signed deep links from a shop: generator, verification, and the conversation they start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.deeplinks import (
+    MAX_ORDER_ID_LENGTH,
+    MAX_PAYLOAD_LENGTH,
+    DeepLinkError,
+    make_complaint_link,
+    make_payload,
+    verify_payload,
+)
+from bot.storage.ledger import LedgerState
+from tests.helpers.driver import BotHarness, make_settings
+
+SECRET = "shop-and-bot-share-this-secret-0123"
+OTHER_SECRET = "another-shop-entirely-has-this-one"
+
+
+def test_a_link_round_trips_to_its_order() -> None:
+    url = make_complaint_link("ORD-748596", SECRET, "@order_bot")
+    assert url.startswith("https://t.me/order_bot?start=c-ORD-748596-")
+    payload = url.split("start=", 1)[1]
+    assert verify_payload(payload, SECRET) == "ORD-748596"
+
+
+@pytest.mark.parametrize(
+    "bad_payload",
+    [
+        pytest.param(lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"), id="tampered signature"),
+        pytest.param(lambda p: p[:-3], id="truncated"),
+        pytest.param(lambda p: p.replace("748596", "748597"), id="another order, same signature"),
+        pytest.param(lambda p: make_payload("ORD-748596", OTHER_SECRET), id="foreign secret"),
+        pytest.param(lambda p: "hello", id="not a link payload"),
+        pytest.param(lambda p: "c-" + "-" * 20, id="no order"),
+    ],
+)
+def test_tampered_or_foreign_payloads_are_refused(bad_payload) -> None:
+    payload = make_payload("ORD-748596", SECRET)
+    assert verify_payload(bad_payload(payload), SECRET) is None
+
+
+def test_the_64_character_limit() -> None:
+    longest = "A" * MAX_ORDER_ID_LENGTH
+    payload = make_payload(longest, SECRET)
+    assert len(payload) == MAX_PAYLOAD_LENGTH
+    assert verify_payload(payload, SECRET) == longest
+    with pytest.raises(DeepLinkError, match="longer than"):
+        make_payload(longest + "A", SECRET)
+
+
+@pytest.mark.parametrize("order_id", ["ORD 1", "ORD/1", "zákazník", "", "a+b"])
+def test_order_ids_a_link_cannot_carry_are_refused(order_id: str) -> None:
+    with pytest.raises(DeepLinkError):
+        make_payload(order_id, SECRET)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(make_settings(tmp_path / "bot.sqlite3", deep_link_secret=SECRET))
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+async def test_a_link_starts_the_complaint_at_the_problem(bot: BotHarness) -> None:
+    ada = bot.customer("Ada")
+    turn = await ada.send(f"/start {make_payload('ORD-748596', SECRET)}")
+    assert "Complaint about order <b>ORD-748596</b>" in turn.text
+    assert "describe the <b>problem</b>" in turn.text
+    assert "Thank you" not in turn.text  # nothing was answered yet
+
+    await ada.send("The lamp flickers constantly.")
+    turn = await ada.press("Delivery")
+    assert "ORD-748596" in turn.text and "flickers" in turn.text
+
+    # The order can still be changed from the summary.
+    await ada.press("Edit")
+    await ada.press("Order ID")
+    turn = await ada.send("ORD-111")
+    assert "ORD-111" in turn.text
+    await ada.press("Submit")
+    await bot.settle()
+    assert "Your complaint is registered" in ada.messages()[-1].text
+    (entry,) = await bot.built.services.ledger.in_state(LedgerState.REGISTERED)
+    assert entry.from_deep_link and entry.order_id == "ORD-111"
+
+
+async def test_a_tampered_link_is_a_plain_start_with_one_sentence(bot: BotHarness) -> None:
+    payload = make_payload("ORD-748596", SECRET)
+    turn = await bot.customer().send(f"/start {payload[:-1]}x")
+    assert "could not be verified" in turn.text
+    assert "Hello Ada" in turn.text and turn.buttons == ["Raise a complaint"]
+    assert "ORD-748596" not in turn.text
+
+
+async def test_links_are_off_without_a_secret(tmp_path: Path) -> None:
+    harness = BotHarness(make_settings(tmp_path / "bot.sqlite3"))
+    await harness.start()
+    try:
+        turn = await harness.customer().send(f"/start {make_payload('ORD-1', SECRET)}")
+    finally:
+        await harness.stop()
+    assert "Hello Ada" in turn.text
+    assert "could not be verified" not in turn.text and "ORD-1" not in turn.text
+
+
+def test_python_m_bot_link_prints_the_url(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DEEP_LINK_SECRET": SECRET,
+        "BOT_USERNAME": "order_bot",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "link", "ORD-748596"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == make_complaint_link("ORD-748596", SECRET, "order_bot")
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "link", "ORD 1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "can only use" in refused.stderr

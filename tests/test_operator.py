@@ -1,0 +1,123 @@
+"""The operator chat: every registered, rejected and failed complaint is posted there."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.backends.base import BackendRejected, BackendUnavailable, RejectionReason
+from bot.storage.ledger import LedgerState
+from tests.helpers.backends import ScriptedBackend
+from tests.helpers.bot_api import ApiCall
+from tests.helpers.driver import BotHarness, make_settings
+
+OPERATORS = -1009876543210
+
+Start = Callable[..., Coroutine[Any, Any, BotHarness]]
+
+
+@pytest.fixture
+async def start_bot(tmp_path: Path) -> AsyncIterator[Start]:
+    started: list[BotHarness] = []
+
+    async def start(backend: ScriptedBackend | None = None, **overrides: Any) -> BotHarness:
+        harness = BotHarness(make_settings(tmp_path / "bot.sqlite3", **overrides), backend=backend)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        await harness.stop()
+
+
+def operator_posts(bot: BotHarness) -> list[ApiCall]:
+    return [c for c in bot.api.calls_to("sendMessage") if c.chat_id == OPERATORS]
+
+
+async def test_a_registered_complaint_is_posted_with_everything_escaped(start_bot: Start) -> None:
+    bot = await start_bot(operator_chat_id=OPERATORS)
+    ada = bot.customer("Ada <b>&", last_name="O'Hara")
+    await ada.file_complaint(
+        order_id="ORD-1", problem="The <script> & lid are broken.", category="Delivery"
+    )
+    assert operator_posts(bot) == []  # nothing before the backend has registered it
+    await bot.settle()
+
+    [post] = operator_posts(bot)
+    assert post.params["parse_mode"] == "HTML"
+    text = post.text
+    assert "New complaint 100001" in text
+    assert "Order: ORD-1" in text
+    assert "Category: Delivery" in text
+    assert "The &lt;script&gt; &amp; lid are broken." in text
+    assert f'<a href="tg://user?id={ada.id}">Ada &lt;b&gt;&amp; O\'Hara</a>' in text
+    assert "<script>" not in text and "Ada <b>" not in text
+    # The customer was told first, in their own chat.
+    assert "Your complaint is registered" in ada.messages()[-1].text
+
+
+async def test_a_rejected_complaint_is_posted_with_the_reason(start_bot: Start) -> None:
+    backend = ScriptedBackend(
+        script=[
+            BackendRejected(
+                "middleware refused the request (HTTP 404): unknown order",
+                reason=RejectionReason.ORDER_NOT_FOUND,
+            )
+        ]
+    )
+    bot = await start_bot(backend, operator_chat_id=OPERATORS)
+    ada = bot.customer()
+    await ada.file_complaint(order_id="NO-SUCH-1")
+    await bot.settle()
+
+    [post] = operator_posts(bot)
+    assert "Complaint rejected" in post.text
+    assert "unknown order" in post.text and "NO-SUCH-1" in post.text
+    assert f"tg://user?id={ada.id}" in post.text
+
+
+async def test_a_complaint_that_failed_for_good_is_posted(start_bot: Start) -> None:
+    backend = ScriptedBackend(script=[BackendUnavailable("still down")] * 50)
+    bot = await start_bot(backend, operator_chat_id=OPERATORS, submit_give_up_hours=1)
+    ada = bot.customer()
+    await ada.file_complaint(order_id="GIVEUP-7")
+    await bot.settle()
+    assert operator_posts(bot) == []  # a delay is not news for the operators
+    for _ in range(6):
+        await bot.advance(1000)
+
+    [post] = operator_posts(bot)
+    assert "could not be registered" in post.text
+    assert "GIVEUP-7" in post.text and "still down" in post.text
+    assert "python -m bot complaints --failed" in post.text
+
+
+async def test_a_post_that_fails_is_logged_and_the_complaint_stays_registered(
+    start_bot: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(operator_chat_id=OPERATORS)
+    ada = bot.customer()
+    await ada.file_complaint()
+    # The customer's card replaces "Submitting…" (an edit): the next sendMessage is the post.
+    bot.api.fail_next("sendMessage", "Bad Request: chat not found")
+    await bot.settle()
+
+    assert "Your complaint is registered" in ada.messages()[-1].text
+    rows = await bot.built.services.ledger.in_state(*LedgerState)
+    assert [row.state for row in rows] == [LedgerState.REGISTERED]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("operator chat" in r.getMessage() for r in warnings)
+    assert bot.errors == []
+
+
+async def test_without_an_operator_chat_nothing_is_posted(start_bot: Start) -> None:
+    bot = await start_bot()
+    ada = bot.customer()
+    await ada.file_complaint()
+    await bot.settle()
+    assert {c.chat_id for c in bot.api.calls if c.chat_id is not None} == {ada.id}

@@ -1,0 +1,208 @@
+"""Webhook mode end to end on loopback: the secret, the health endpoint, the app's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.__main__ import ALLOWED_UPDATES
+from bot.app import build_application
+from bot.config import ConfigError
+from bot.webhook import SECRET_HEADER, WebhookConfig, serve
+from tests.helpers.bot_api import FakeBotApi
+from tests.helpers.driver import make_settings, offline_http_client
+
+SECRET = "s3cret-token-of-at-least-32-chars_abc-XYZ"
+WEBHOOK_URL = "https://bot.example.com/telegram/updates"
+
+
+class WebhookBotApi(FakeBotApi):
+    """The fake Bot API, also answering setWebhook (what run_webhook registers)."""
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+
+def update(update_id: int, text: str, user_id: int = 4242) -> dict[str, Any]:
+    user = {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
+        "from": user,
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    return {"update_id": update_id, "message": message}
+
+
+@dataclasses.dataclass
+class Running:
+    api: WebhookBotApi
+    base: str
+    http: httpx.AsyncClient
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def replies_to(self, chat_id: int, count: int = 1) -> list[str]:
+        """Waits (up to 5 s) for the bot's messages in a chat; their texts."""
+        async with asyncio.timeout(5):
+            while True:
+                sent = [
+                    call.text
+                    for call in self.api.calls_to("sendMessage")
+                    if call.chat_id == chat_id
+                ]
+                if len(sent) >= count:
+                    return sent
+                await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Running]:
+    """The whole bot in webhook mode on 127.0.0.1 (a free port), its Bot API faked."""
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        bot_mode="webhook",
+        webhook_url=WEBHOOK_URL,
+        webhook_listen="127.0.0.1",
+        webhook_secret=SECRET,
+    )
+    api = WebhookBotApi()
+    built = build_application(settings, request=api, http_client=offline_http_client())
+    config = WebhookConfig.from_settings(settings, ALLOWED_UPDATES)
+    assert (config.listen, config.port, config.path) == ("127.0.0.1", 8443, "/telegram/updates")
+    config = dataclasses.replace(config, port=0)  # any free port
+    ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve(built.application, config, stop=stop, on_ready=ready.set_result)
+    )
+    done, _ = await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()  # raises what stopped the start-up
+    port = ready.result()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+        yield Running(api, f"http://127.0.0.1:{port}", http, stop, task)
+        stop.set()
+        async with asyncio.timeout(10):
+            await task
+    assert not built.application.running
+
+
+async def test_an_update_with_the_right_secret_is_answered(running: Running) -> None:
+    response = await running.http.post(
+        "/telegram/updates", json=update(1, "/start"), headers={SECRET_HEADER: SECRET}
+    )
+    assert response.status_code == 200
+    [greeting] = await running.replies_to(4242)
+    assert "Hello Ada" in greeting
+
+
+async def test_the_trailing_slash_of_the_path_does_not_matter(running: Running) -> None:
+    response = await running.http.post(
+        "/telegram/updates/", json=update(2, "/help"), headers={SECRET_HEADER: SECRET}
+    )
+    assert response.status_code == 200
+    assert "/complaint" in (await running.replies_to(4242))[0]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: SECRET[:-1]}, {SECRET_HEADER: SECRET + "x"}],
+    ids=["missing", "wrong", "prefix", "longer"],
+)
+async def test_a_wrong_or_missing_secret_is_refused_and_not_processed(
+    running: Running, headers: dict[str, str]
+) -> None:
+    response = await running.http.post(
+        "/telegram/updates", json=update(3, "/start"), headers=headers
+    )
+    assert response.status_code == 403
+    await asyncio.sleep(0.1)
+    assert running.api.calls_to("sendMessage") == []
+
+
+async def test_healthz_answers_ok_while_running(running: Running) -> None:
+    response = await running.http.get("/healthz")
+    assert (response.status_code, response.text) == (200, "ok")
+
+
+async def test_a_body_that_is_not_an_update_is_a_bad_request(running: Running) -> None:
+    response = await running.http.post(
+        "/telegram/updates", content=b"{not json", headers={SECRET_HEADER: SECRET}
+    )
+    assert response.status_code == 400
+
+
+async def test_other_paths_and_methods_are_not_served(running: Running) -> None:
+    assert (await running.http.get("/telegram/updates")).status_code == 405
+    assert (await running.http.post("/elsewhere", json=update(4, "/start"))).status_code == 404
+
+
+async def test_start_registers_the_webhook_with_its_secret_and_the_command_menu(
+    running: Running,
+) -> None:
+    [webhook] = running.api.calls_to("setWebhook")
+    assert webhook.params["url"] == WEBHOOK_URL
+    assert webhook.params["secret_token"] == SECRET
+    assert webhook.params["allowed_updates"] == ["message", "edited_message", "callback_query"]
+    menus = {
+        call.params.get("language_code"): call for call in running.api.calls_to("setMyCommands")
+    }
+    menu = menus[None]  # the default menu (translations add one per language)
+    names = [command["command"] for command in menu.params["commands"]]
+    assert names == ["complaint", "mycomplaints", "status", "cancel", "help"]
+
+
+async def test_stopping_runs_the_whole_shutdown(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3", bot_mode="webhook", webhook_url=WEBHOOK_URL, webhook_secret=SECRET
+    )
+    built = build_application(settings, request=WebhookBotApi(), http_client=offline_http_client())
+    app = built.application
+    seen: list[str] = []
+    for hook in ("post_init", "post_stop", "post_shutdown"):
+        original = getattr(app, hook)
+
+        async def record(application: Any, original: Any = original, hook: str = hook) -> None:
+            seen.append(hook)
+            await original(application)
+
+        setattr(app, hook, record)
+    config = dataclasses.replace(
+        WebhookConfig.from_settings(settings, ALLOWED_UPDATES), listen="127.0.0.1", port=0
+    )
+    stop = asyncio.Event()
+    ports: list[int] = []
+
+    def ready(port: int) -> None:
+        ports.append(port)
+        stop.set()  # as SIGTERM would
+
+    async with asyncio.timeout(10):
+        await serve(app, config, stop=stop, on_ready=ready)
+    assert seen == ["post_init", "post_stop", "post_shutdown"]
+    assert ports and not app.running
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient() as http:
+            await http.get(f"http://127.0.0.1:{ports[0]}/healthz")
+
+
+def test_the_health_path_cannot_be_the_webhook_path(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        bot_mode="webhook",
+        webhook_url="https://bot.example.com/healthz",
+        webhook_secret=SECRET,
+    )
+    with pytest.raises(ConfigError, match="WEBHOOK_URL"):
+        WebhookConfig.from_settings(settings)
