@@ -12,6 +12,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.app import build_application
+from bot.cli import desk
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
 from bot.logging_setup import configure_logging
@@ -53,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(print_link(settings, args.order_id))
     if command == "console":
         return asyncio.run(run_console(settings, record=args.record))
+    if command == "desk":
+        if args.desk_command == "set-status":
+            return asyncio.run(desk.set_status(settings, args.number, args.status, args.note))
+        return asyncio.run(desk.show(settings, args.number))
     if command == "complaints":
         from bot.cli.complaints import list_complaints
 
@@ -89,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="The order-complaints bot.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
+    desk_parser = commands.add_parser("desk", help="the embedded complaint desk's back office")
+    desk_commands = desk_parser.add_subparsers(dest="desk_command", required=True)
+    set_status = desk_commands.add_parser("set-status", help="change a complaint's status")
+    set_status.add_argument("number")
+    set_status.add_argument("status", choices=desk.DESK_STATUSES)
+    set_status.add_argument("--note", help="a message for the customer")
+    show = desk_commands.add_parser("show", help="show one complaint, or the latest twenty")
+    show.add_argument("number", nargs="?")
     link = commands.add_parser("link", help="print a signed complaint link for an order")
     link.add_argument("order_id", help="the order ID the link starts a complaint about")
     console = commands.add_parser("console", help="chat with the bot in this terminal")

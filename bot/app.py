@@ -30,11 +30,14 @@ from bot.conversation.commands import CustomerCommands
 from bot.conversation.delivery import ResultDelivery
 from bot.conversation.flow import ComplaintFlow, chat_id_of
 from bot.conversation.handlers import MENU_COMMANDS, register_handlers
+from bot.conversation.preferences import PreferenceCommands
 from bot.i18n import Translator
 from bot.operator import OperatorChat
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.services import BotApplication, Services
+from bot.status_poller import StatusPoller
 from bot.storage.conversations import ConversationStore
+from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
 from bot.storage.ledger import Ledger
 
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # How often idle drafts are looked for, at most; shorter timeouts are swept more often.
 IDLE_SWEEP_SECONDS = 60.0
+# How often the embedded desk is asked for status changes, at most.
+LOCAL_DESK_POLL_SECONDS = 60.0
 # Telegram's answer to a burst: wait as told and try again, this many times.
 RATE_LIMIT_RETRIES = 3
 
@@ -54,6 +59,7 @@ class BuiltBot:
     services: Services
     flow: ComplaintFlow
     commands: CustomerCommands
+    poller: StatusPoller
 
 
 def build_application(
@@ -121,6 +127,7 @@ def build_application(
         max_in_flight=settings.submit_max_in_flight,
         operator=operator,
     )
+    preferences = CustomerPreferences(database)
     services = Services(
         settings=settings,
         database=database,
@@ -130,20 +137,36 @@ def build_application(
         backend=backend,
         outbox=outbox,
         locks=locks,
+        preferences=preferences,
+        clock=clock,
+    )
+    poller = StatusPoller(
+        ledger=ledger,
+        backend=backend,
+        preferences=preferences,
+        translator=translator,
+        bot=application.bot,
+        interval_seconds=_poll_interval(settings),
         clock=clock,
     )
     flow = ComplaintFlow(services)
     commands = CustomerCommands(services, flow)
-    register_handlers(application, commands, flow)
+    register_handlers(application, commands, flow, PreferenceCommands(services, flow))
     application.add_error_handler(_error_handler(services, operator))
+
+    async def poll_statuses(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await poller.poll()
 
     async def post_init(app: BotApplication) -> None:
         await database.open()
+        await preferences.load()
         await backend.initialize()
         await outbox.start()
         sweep = min(IDLE_SWEEP_SECONDS, settings.conversation_timeout_seconds / 2)
         if app.job_queue is not None:
             app.job_queue.run_repeating(flow.expire_idle, interval=sweep, first=sweep)
+            interval = _poll_interval(settings)
+            app.job_queue.run_repeating(poll_statuses, interval=interval, first=interval)
         await _set_menu(app, translator)
 
     async def post_stop(app: BotApplication) -> None:
@@ -158,7 +181,17 @@ def build_application(
     application.post_init = post_init
     application.post_stop = post_stop
     application.post_shutdown = post_shutdown
-    return BuiltBot(application, services, flow, commands)
+    return BuiltBot(application, services, flow, commands, poller)
+
+
+def _poll_interval(settings: Settings) -> float:
+    """STATUS_POLL_MINUTES in seconds; the local desk is asked every minute at most, since
+    asking it costs one database read and its operators expect changes to reach customers soon.
+    """
+    seconds = settings.status_poll_minutes * 60
+    return (
+        min(seconds, LOCAL_DESK_POLL_SECONDS) if settings.complaint_backend == "local" else seconds
+    )
 
 
 async def _set_menu(app: BotApplication, translator: Translator) -> None:

@@ -17,6 +17,8 @@ from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 FALLBACK_LANGUAGE = "en"
+# The language tag sent in the envelope's languageCode for a bare Telegram language code.
+LANGUAGE_TAGS = {"en": "en-US", "cs": "cs-CZ", "de": "de-DE", "sk": "sk-SK"}
 
 
 class Markup(str):
@@ -64,6 +66,10 @@ class Messages:
         """Whether this language or English has the key."""
         return key in self._texts or key in self._fallback
 
+    def has_own(self, key: str) -> bool:
+        """Whether this language itself has the key (no English fallback)."""
+        return key in self._texts
+
 
 class Translator:
     """Chooses the catalogue for a customer's Telegram language code."""
@@ -105,3 +111,14 @@ class Translator:
 @cache
 def _base_language(code: str | None) -> str:
     return (code or "").replace("_", "-").split("-")[0].lower()
+
+
+def language_tag(code: str | None, default: str) -> str:
+    """The full tag for the envelope: `cs` → `cs-CZ`; tags with a region are kept as given."""
+    if not code:
+        return default
+    normalised = code.replace("_", "-")
+    if "-" in normalised:
+        base, region = normalised.split("-", 1)
+        return f"{base.lower()}-{region.upper()}"
+    return LANGUAGE_TAGS.get(normalised.lower(), normalised.lower())

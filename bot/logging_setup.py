@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from types import TracebackType
 
 REDACTED = "[REDACTED]"
 # Shapes of secrets whatever their value: bot tokens (also inside Bot API URLs, where "bot"
@@ -76,8 +78,26 @@ class JsonFormatter(RedactingFormatter):
         return self.redactor(json.dumps(entry, ensure_ascii=False))
 
 
+def log_uncaught(
+    exc_type: type[BaseException], exc: BaseException, traceback: TracebackType | None
+) -> None:
+    """sys.excepthook: a crash's traceback goes through the redacting handler, not raw to stderr.
+
+    (PTB's InvalidToken, for one, quotes the token in its message.)
+    """
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, traceback)
+        return
+    logging.getLogger("bot").critical(
+        "Stopped by an uncaught %s", exc_type.__name__, exc_info=(exc_type, exc, traceback)
+    )
+
+
 def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> logging.Handler:
-    """Sends every log record, redacted, to standard error; returns the handler."""
+    """Sends every log record, redacted, to standard error; returns the handler.
+
+    Uncaught exceptions are logged too (sys.excepthook), so they are redacted as well.
+    """
     redactor = Redactor(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(redactor) if fmt == "json" else RedactingFormatter(redactor))
@@ -89,4 +109,5 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> logging.H
     # httpx logs every request URL at INFO; keep it to warnings unless debugging.
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
+    sys.excepthook = log_uncaught
     return handler

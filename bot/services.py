@@ -13,9 +13,10 @@ from bot.backends.base import ComplaintBackend
 from bot.complaint import Customer
 from bot.concurrency import CustomerLocks
 from bot.config import Settings
-from bot.i18n import Messages, Translator
+from bot.i18n import Messages, Translator, language_tag
 from bot.outbox import OutboxWorker
 from bot.storage.conversations import ConversationStore
+from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
 from bot.storage.ledger import Ledger
 
@@ -41,15 +42,22 @@ class Services:
     backend: ComplaintBackend
     outbox: OutboxWorker
     locks: CustomerLocks
+    preferences: CustomerPreferences
     clock: Callable[[], float]
 
+    def language_of(self, user: User | None) -> str | None:
+        """The customer's language: their /language choice, else their Telegram app's."""
+        if user is None:
+            return None
+        return self.preferences.get(user.id).language or user.language_code
+
     def messages(self, user: User | None) -> Messages:
-        """The catalogue for a Telegram user's language."""
-        return self.translator.for_language(user.language_code if user else None)
+        """The catalogue for a customer's language."""
+        return self.translator.for_language(self.language_of(user))
 
     def language_code(self, user: User) -> str:
-        """The language sent in the envelope: the customer's Telegram language, else the default."""
-        return user.language_code or self.settings.default_language
+        """The envelope's languageCode: the customer's language as a full tag (`cs-CZ`)."""
+        return language_tag(self.language_of(user), self.settings.default_language)
 
 
 def customer_of(user: User) -> Customer:

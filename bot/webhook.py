@@ -133,9 +133,9 @@ class _Health(tornado.web.RequestHandler):
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
-    """Tornado's access log, quieter: successes at DEBUG, the rest at INFO (no bodies)."""
+    """Tornado's access log, quieter: DEBUG, or WARNING for a 5xx (refusals log themselves)."""
     status = handler.get_status()
-    level = logging.DEBUG if status < 400 else logging.INFO
+    level = logging.DEBUG if status < 500 else logging.WARNING
     request = handler.request
     logger.log(
         level,

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +16,17 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
+from telegram.error import InvalidToken
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
-from bot.logging_setup import NOISY_LOGGERS, REDACTED, Redactor, configure_logging
+from bot.logging_setup import (
+    NOISY_LOGGERS,
+    REDACTED,
+    Redactor,
+    configure_logging,
+    log_uncaught,
+)
 from tests.helpers.bot_api import FakeBotApi
 from tests.helpers.driver import BotHarness, make_settings
 
@@ -307,3 +315,18 @@ def test_known_secrets_with_json_special_characters_are_redacted_in_json_lines()
     output = buffer.getvalue()
     assert secret not in output and json.dumps(secret)[1:-1] not in output
     assert output.count(REDACTED) >= 2
+
+
+def test_a_crash_is_logged_redacted_not_printed_raw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PTB's InvalidToken quotes the token; an uncaught one must still not print it."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    with captured_logs("text", [BOT_TOKEN]) as buffer:
+        assert sys.excepthook is log_uncaught
+        try:
+            raise InvalidToken(f"The token `{BOT_TOKEN}` was rejected by the server.")
+        except InvalidToken as err:
+            sys.excepthook(type(err), err, err.__traceback__)
+    output = buffer.getvalue()
+    assert "CRITICAL bot: Stopped by an uncaught InvalidToken" in output
+    assert BOT_TOKEN not in output and BOT_TOKEN.split(":")[1] not in output
+    assert f"The token `{REDACTED}` was rejected" in output

@@ -19,7 +19,7 @@ LOOPBACK = [path for path in TRANSCRIPTS if load_transcript(path).loopback]
 
 
 def test_enough_transcripts_ship() -> None:
-    assert len(TRANSCRIPTS) >= 1  # raised to 15 as the transcripts land
+    assert len(TRANSCRIPTS) >= 15
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)

@@ -109,8 +109,10 @@ async def check_telegram(settings: Settings, request: BaseRequest | None) -> Che
     try:
         async with bot:  # initialize() asks getMe
             me = bot.bot
-    except InvalidToken as err:
-        return CheckResult("telegram", False, f"{host} refused TELEGRAM_BOT_TOKEN ({err.message})")
+    except InvalidToken:  # its message quotes the token: never print it
+        return CheckResult(
+            "telegram", False, f"{host} refused TELEGRAM_BOT_TOKEN (check it with @BotFather)"
+        )
     except NetworkError as err:
         return CheckResult(
             "telegram", False, f"could not reach {host} ({type(err).__name__}: {err.message})"

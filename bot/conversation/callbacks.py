@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 MAX_CALLBACK_BYTES = 64
+# Ledger ids are SQLite integers (at most 2**63 - 1); longer digit strings are forged.
+MAX_LEDGER_ID_DIGITS = 18
 
 
 class Action(StrEnum):
@@ -23,6 +25,7 @@ class Action(StrEnum):
     EDIT_FIELD = "ef"
     BACK = "bk"
     CANCEL = "x"
+    LANGUAGE = "lg"
 
 
 DRAFT_ACTIONS = frozenset(
@@ -60,6 +63,11 @@ def decode(data: object) -> Press | None:
     token, _, argument = rest.partition(":")
     if action in DRAFT_ACTIONS and not token:
         return None
-    if action is Action.STATUS and not token.isdigit():
+    if action is Action.STATUS and not _is_ledger_id(token):
         return None
     return Press(action, token, argument)
+
+
+def _is_ledger_id(token: str) -> bool:
+    """Whether a status button's token can be a ledger id (ASCII digits SQLite can hold)."""
+    return token.isascii() and token.isdigit() and len(token) <= MAX_LEDGER_ID_DIGITS

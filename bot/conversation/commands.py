@@ -110,6 +110,7 @@ class CustomerCommands:
         entry = await self.s.ledger.get(ledger_id)
         if entry is None or entry.user_id != query.from_user.id:
             await query.answer(t("unexpected.stale_button"))
+            await self.flow.repeat_question(update, t("unexpected.stale_button"))
             return
         await query.answer()
         await send(update, Reply(await self._describe(t, entry), result_keyboard(t, entry.id)))
@@ -131,13 +132,23 @@ class CustomerCommands:
             logger.warning("Status of complaint %s unavailable: %s", entry.id, err.detail)
             word = render.entry_status(t, entry)
             return t("status.unavailable", number=number, status=word)
-        await self.s.ledger.set_status(entry.id, status.code, status.text, now=self.s.clock())
+        # The customer sees this status now, so the poller will not announce it again.
+        await self.s.ledger.set_status(
+            entry.id, status.code, status.text, status.detail, now=self.s.clock()
+        )
         return render.status_reply(t, entry, status)
 
     async def group_chat(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A command in a group: one answer pointing to the private chat."""
+        """A command in a group: one answer pointing to the private chat.
+
+        Commands addressed to another bot (`/start@other_bot`) are none of our business.
+        """
         message = update.effective_message
         if message is None:
+            return
+        command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+        _, _, addressee = command.partition("@")
+        if addressee and addressee.casefold() != (context.bot.username or "").casefold():
             return
         t = self.s.messages(update.effective_user)
         link = f"https://t.me/{context.bot.username}"

@@ -17,6 +17,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.complaint import build_envelope
+from bot.config import DEFAULT_ORDER_ID_PATTERN
 from bot.conversation.callbacks import Action, Press
 from bot.conversation.draft import (
     PROBLEM_MAX_LENGTH,
@@ -114,7 +115,7 @@ class ComplaintFlow:
             case Step.ORDER_ID:
                 order_id = clean_order_id(text, self.s.settings.order_id_regex)
                 if order_id is None:
-                    await self._reject_answer(update, draft, t("order.invalid"))
+                    await self._reject_answer(update, draft, t(self._invalid_order_key()))
                     return
                 draft.order_id = order_id
                 draft.advance(Step.PROBLEM)
@@ -176,14 +177,17 @@ class ComplaintFlow:
         await send(update, Reply(t("cancel.done")))
 
     async def repeat_question(self, update: Update, prefix: str) -> bool:
-        """Sends `prefix` and the current question if a draft is open; False if none is."""
+        """Sends `prefix` and the current question if a draft is open; False if none is.
+
+        A draft past its timeout is not open (the customer is told it expired), even when the
+        sweep has not got to it yet.
+        """
         user = user_of(update)
-        stored = await self.s.conversations.load(user.id)
-        draft = self._decode(stored.draft_json) if stored else None
+        draft = (await self.open(update)).draft
         if draft is None:
             return False
         reply = question(self.s.messages(user), draft, self.categories)
-        await send(update, with_notice(prefix, reply))
+        await send(update, with_notice(prefix, reply) if prefix else reply)
         return True
 
     # -- buttons ---------------------------------------------------------------------------
@@ -241,6 +245,8 @@ class ComplaintFlow:
             key = idempotency_key(query.from_user.id, press.token)
             if await self.s.ledger.get_by_key(key) is not None:
                 await query.answer(t("submit.already"))
+                if draft is not None:  # a newer draft is open: ask its question again
+                    await send(update, question(t, draft, self.categories))
                 return
         await query.answer(t("unexpected.stale_button"))
         if draft is not None:
@@ -353,6 +359,12 @@ class ComplaintFlow:
         await self._save(user, chat_id_of(update), draft)  # the customer is active: keep it open
         reply = question(self.s.messages(user), draft, self.categories)
         await send(update, with_notice(notice, reply))
+
+    def _invalid_order_key(self) -> str:
+        """The explanation quotes example IDs only when they fit: with the default pattern."""
+        if self.s.settings.order_id_pattern == DEFAULT_ORDER_ID_PATTERN:
+            return "order.invalid"
+        return "order.invalid_custom"
 
     def _category_named(self, t: Messages, text: str) -> str | None:
         """The category whose code or label the customer typed instead of pressing it."""

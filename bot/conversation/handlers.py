@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
+from bot.conversation.preferences import PreferenceCommands
 from bot.services import BotApplication
 
 # The commands customers see in Telegram's menu, with their catalogue keys.
@@ -14,6 +16,8 @@ MENU_COMMANDS = {
     "mycomplaints": "menu.mycomplaints",
     "status": "menu.status",
     "cancel": "menu.cancel",
+    "notifications": "menu.notifications",
+    "language": "menu.language",
     "help": "menu.help",
 }
 
@@ -22,13 +26,18 @@ def register_handlers(
     application: BotApplication,
     commands: CustomerCommands,
     flow: ComplaintFlow,
+    preferences: PreferenceCommands,
 ) -> None:
     """Adds the handlers, most specific first: groups, commands, buttons, text, the rest."""
     private = filters.ChatType.PRIVATE
     # Commands are read from new messages only: editing an old "/cancel" must not cancel again.
     command_filter = private & filters.UpdateType.MESSAGE
+    # One answer per command in a group: editing the command does not answer again.
     application.add_handler(
-        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, commands.group_chat)
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND,
+            commands.group_chat,
+        )
     )
     for name, callback in (
         ("start", commands.start),
@@ -37,8 +46,13 @@ def register_handlers(
         ("help", commands.help),
         ("mycomplaints", commands.my_complaints),
         ("status", commands.status),
+        ("notifications", preferences.toggle_notifications),
+        ("language", preferences.choose_language),
     ):
         application.add_handler(CommandHandler(name, callback, filters=command_filter))
+    application.add_handler(
+        CallbackQueryHandler(preferences.on_language_button, pattern=f"^{Action.LANGUAGE}:")
+    )
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(
         MessageHandler(

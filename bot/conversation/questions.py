@@ -28,7 +28,9 @@ def question(t: Messages, draft: Draft, categories: Mapping[str, str]) -> Reply:
                 key = "problem.ask"
             return Reply(t(key, minimum=PROBLEM_MIN_LENGTH))
         case Step.CATEGORY:
-            return Reply(t("category.ask"), categories_keyboard(t, draft.token, categories))
+            # The buttons carry the labels in the customer's language (category.<code> keys).
+            labels = {code: render.category_label(t, categories, code) for code in categories}
+            return Reply(t("category.ask"), categories_keyboard(t, draft.token, labels))
         case Step.CONFIRM:
             text = render.summary(t, draft, categories) + "\n\n" + t("confirm.question")
             return Reply(text, confirm_keyboard(t, draft.token))

@@ -42,7 +42,8 @@ def shorten(text: str, limit: int) -> str:
 def category_label(t: Messages, categories: Mapping[str, str], code: str) -> str:
     """The category's name in the customer's language, else as configured, else its code."""
     key = f"category.{code}"
-    return t(key) if t.has(key) else categories.get(code, code)
+    # Only a translation overrides the label configured in COMPLAINT_CATEGORIES.
+    return t(key) if t.has_own(key) and t.language != "en" else categories.get(code, code)
 
 
 def summary(t: Messages, draft: Draft, categories: Mapping[str, str]) -> str:

@@ -25,11 +25,14 @@ LOOPBACK_HOST = "127.0.0.1"
 class _MethodHandler(tornado.web.RequestHandler):
     """POST/GET /bot<token>/<method>, answered as Telegram answers."""
 
-    def initialize(self, telegram: LoopbackTelegram) -> None:
+    def initialize(self, telegram: LoopbackTelegram, latency_seconds: float = 0.0) -> None:
         self.telegram = telegram
+        self.latency_seconds = latency_seconds
 
     async def post(self, token: str, method: str) -> None:
         params = self._params()
+        if self.latency_seconds > 0 and method != "getUpdates":
+            await asyncio.sleep(self.latency_seconds)  # a slow Telegram (benchmarks)
         try:
             if method == "getUpdates":
                 offset = int(params.get("offset") or 0)
@@ -67,10 +70,17 @@ class _MethodHandler(tornado.web.RequestHandler):
 
 
 class LoopbackBotApiServer:
-    """Serves a LoopbackTelegram on a free port of 127.0.0.1."""
+    """Serves a LoopbackTelegram on a free port of 127.0.0.1.
 
-    def __init__(self, telegram: LoopbackTelegram, port: int = 0) -> None:
+    `latency_seconds` delays the answer to every method but getUpdates, as a distant Telegram
+    would (the benchmark's slow-network phase).
+    """
+
+    def __init__(
+        self, telegram: LoopbackTelegram, port: int = 0, latency_seconds: float = 0.0
+    ) -> None:
         self.telegram = telegram
+        self.latency_seconds = latency_seconds
         self._requested_port = port
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
@@ -83,7 +93,13 @@ class LoopbackBotApiServer:
     async def start(self) -> None:
         """Binds and starts serving (on the running event loop)."""
         app = tornado.web.Application(
-            [(r"/bot(?P<token>[^/]+)/(?P<method>\w+)", _MethodHandler, {"telegram": self.telegram})]
+            [
+                (
+                    r"/bot(?P<token>[^/]+)/(?P<method>\w+)",
+                    _MethodHandler,
+                    {"telegram": self.telegram, "latency_seconds": self.latency_seconds},
+                )
+            ]
         )
         sockets = tornado.netutil.bind_sockets(self._requested_port, LOOPBACK_HOST)
         self.port = sockets[0].getsockname()[1]

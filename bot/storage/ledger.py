@@ -58,6 +58,7 @@ class LedgerEntry:
     receipt: Receipt | None
     status_code: str | None
     status_text: str
+    status_detail: str
     message_id: int | None
     told_delayed: bool
     created_at: float
@@ -99,6 +100,7 @@ class LedgerEntry:
             receipt=receipt,
             status_code=row["status_code"],
             status_text=row["status_text"],
+            status_detail=row["status_detail"],
             message_id=row["message_id"],
             told_delayed=bool(row["told_delayed"]),
             created_at=row["created_at"],
@@ -181,7 +183,10 @@ class Ledger:
             state=LedgerState.REGISTERED,
             complaint_number=receipt.number,
             receipt=receipt.model_dump_json(),
+            # Registered means received: the poller speaks up only when that changes.
+            status_code="received",
             status_text=receipt.state,
+            status_checked_at=now,
             last_error="",
             updated_at=now,
             attempts_plus_one=True,
@@ -209,9 +214,34 @@ class Ledger:
         """The customer has been told the complaint is saved and will be registered later."""
         await self._update(entry_id, told_delayed=1)
 
-    async def set_status(self, entry_id: int, code: str, text: str, *, now: float) -> None:
-        """The latest status the backend told."""
-        await self._update(entry_id, status_code=code, status_text=text, updated_at=now)
+    async def set_status(
+        self, entry_id: int, code: str, text: str, detail: str = "", *, now: float
+    ) -> None:
+        """The latest status the backend told (and the customer has seen or been sent)."""
+        await self._update(
+            entry_id,
+            status_code=code,
+            status_text=text,
+            status_detail=detail,
+            status_checked_at=now,
+            updated_at=now,
+        )
+
+    async def mark_checked(self, entry_id: int, *, now: float) -> None:
+        """The status was asked and had not changed."""
+        await self._update(entry_id, status_checked_at=now)
+
+    async def to_poll(
+        self, backend: str, *, checked_before: float, limit: int
+    ) -> list[LedgerEntry]:
+        """Registered complaints of this backend not yet final, least recently checked first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM complaints WHERE state = 'registered' AND backend = ? "
+            "AND COALESCE(status_code, '') NOT IN ('resolved', 'rejected', 'closed') "
+            "AND status_checked_at < ? ORDER BY status_checked_at, id LIMIT ?",
+            [backend, checked_before, limit],
+        )
+        return [LedgerEntry.from_row(row) for row in rows]
 
     async def for_customer(self, user_id: int, *, limit: int = 10) -> list[LedgerEntry]:
         """The customer's complaints, newest first."""

@@ -63,4 +63,16 @@ MIGRATIONS: list[str] = [
     -- Desk numbers start at 100001: six digits, and AUTOINCREMENT never reuses one.
     INSERT INTO sqlite_sequence (name, seq) VALUES ('desk_complaints', 100000)
     """,
+    # 2: customers' choices, and what the status poller last told each customer.
+    """
+    CREATE TABLE customers (
+        user_id        INTEGER PRIMARY KEY,
+        language       TEXT,
+        notifications  INTEGER NOT NULL DEFAULT 1,
+        updated_at     REAL    NOT NULL
+    );
+    ALTER TABLE complaints ADD COLUMN status_detail TEXT NOT NULL DEFAULT '';
+    ALTER TABLE complaints ADD COLUMN status_checked_at REAL NOT NULL DEFAULT 0;
+    CREATE INDEX complaints_to_poll ON complaints (state, status_checked_at)
+    """,
 ]

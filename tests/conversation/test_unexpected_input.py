@@ -13,7 +13,6 @@ from tests.conversation.steps import (
     CHOOSE_EDIT,
     CONFIRM,
     ORDER,
-    ORDER_ID,
     PROBLEM,
     STALE_BUTTON,
     STATES,
@@ -88,8 +87,12 @@ UNEXPECTED = {
         lambda c, _: c.press_data("ok:" + "x" * 80), STALE_BUTTON, by_toast=True
     ),
     "empty-data": Unexpected(lambda c, _: c.press_data(""), STALE_BUTTON, by_toast=True),
+    "forged-language": Unexpected(lambda c, _: c.press_data("lg:xx"), STALE_BUTTON, by_toast=True),
     "status-of-nothing": Unexpected(
         lambda c, _: c.press_data("st:" + "9" * 40), STALE_BUTTON, by_toast=True
+    ),
+    "status-of-no-complaint": Unexpected(
+        lambda c, _: c.press_data("st:99"), STALE_BUTTON, by_toast=True
     ),
     "status-odd-digits": Unexpected(lambda c, _: c.press_data("st:²"), STALE_BUTTON, by_toast=True),
 }

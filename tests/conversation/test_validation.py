@@ -7,6 +7,7 @@ from tests.conversation.steps import (
     CATEGORIES,
     CATEGORY,
     CATEGORY_STEP,
+    CHOOSE_EDIT,
     CONFIRM,
     ORDER,
     ORDER_ID,
@@ -37,9 +38,7 @@ ORDER_INVALID = "That does not look like one of our order IDs"
         pytest.param("7485\n96", id="two-lines"),
     ],
 )
-async def test_a_bad_order_id_is_explained_and_asked_again(
-    bot: BotHarness, bad_order: str
-) -> None:
+async def test_a_bad_order_id_is_explained_and_asked_again(bot: BotHarness, bad_order: str) -> None:
     ada = bot.customer()
     question = await reach(ada, ORDER_ID)
 
@@ -179,14 +178,17 @@ async def test_nonsense_at_the_category_is_asked_again_with_the_buttons(
     assert_summary(turn.text, order=ORDER, category="Payment", problem=PROBLEM)
 
 
-async def test_text_under_the_summary_points_to_the_buttons(bot: BotHarness) -> None:
+@pytest.mark.parametrize("state", [CONFIRM, CHOOSE_EDIT])
+async def test_text_under_the_summary_points_to_the_buttons(bot: BotHarness, state: str) -> None:
     ada = bot.customer()
-    question = await reach(ada, CONFIRM)
+    question = await reach(ada, state)
 
     turn = await ada.send("yes please")
     assert turn.text.startswith("Please use the buttons under the summary: Submit, Edit or Cancel.")
     assert_repeats(turn, question)
 
+    summary = await answer_until_summary(ada, state)
+    assert_summary(summary, order=ORDER, category=CATEGORY, problem=PROBLEM)
     card = await submit_and_settle(bot, ada)
     assert ORDER in card
     assert CATEGORY in card

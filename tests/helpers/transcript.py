@@ -252,8 +252,9 @@ def check_output(expected: dict[str, Any], call: ApiCall | None, where: str) -> 
         raise TranscriptFailure(
             f"{where}: expected buttons {expected['buttons']}; the bot said {said}"
         )
-    if expected.get("photo") and call.method != "sendPhoto":
-        raise TranscriptFailure(f"{where}: expected a photo; the bot said {said}")
+    if "photo" in expected and (call.method == "sendPhoto") != bool(expected["photo"]):
+        kind = "a photo" if expected["photo"] else "a text message, not a photo"
+        raise TranscriptFailure(f"{where}: expected {kind}; the bot said {said}")
     if "edited" in expected and (call.method == "editMessageText") != bool(expected["edited"]):
         kind = "an edit of its message" if expected["edited"] else "a new message"
         raise TranscriptFailure(f"{where}: expected {kind}; got {call.method} {said}")
