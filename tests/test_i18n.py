@@ -340,7 +340,7 @@ def test_the_scan_names_the_file_and_line() -> None:
         'async def f(bot, t):\n    await bot.send_message(1, t("start.greeting", name="A"))\n',
         'async def f(bot, m, u):\n    await bot.send_message(1, m(u)("error.apology"))\n',
         'def f(notice, reply):\n    return Reply(f"{notice}\\n\\n{reply.text}", reply.keyboard)\n',
-        'def f(t):\n    return Reply(f"{t(\'a\')} {t(\'b\')}")\n',
+        "def f(t):\n    return Reply(f\"{t('a')} {t('b')}\")\n",
         'def f(heading):\n    return Reply(f"<b>{heading}</b>")\n',
         "async def f(query):\n    await query.answer()\n",
         'async def f(bot):\n    await bot.send_photo(1, "https://example.com/a.png")\n',
@@ -391,7 +391,7 @@ def test_every_key_in_the_code_is_in_the_english_catalogue() -> None:
 @cache
 def toast_keys() -> frozenset[str]:
     """The keys whose text answers a button press (`query.answer(t("key"))`)."""
-    keys = set()
+    keys: set[str] = set()
     for _, source in customer_facing_modules():
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Call) and _call_name(node) == "answer" and node.args:

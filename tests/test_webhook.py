@@ -160,9 +160,9 @@ async def test_start_registers_the_webhook_with_its_secret_and_the_command_menu(
         call.params.get("language_code"): call for call in running.api.calls_to("setMyCommands")
     }
     menu = menus[None]  # the default menu (translations add one per language)
+    names = [command["command"] for command in menu.params["commands"]]
     assert names == list(MENU_COMMANDS)
     assert {"complaint", "mycomplaints", "status", "cancel", "help"} <= set(names)
-    assert names == list(MENU_COMMANDS)
 
 
 async def test_stopping_runs_the_whole_shutdown(tmp_path: Path) -> None:
