@@ -205,7 +205,7 @@ async def serve(
     The lifecycle is PTB's own: initialize, post_init, start, the webhook registered with the
     secret token; at the end stop, post_stop, shutdown, post_shutdown.
     """
-    stop = stop or _stop_on_signals()
+    stop = stop if stop is not None else _stop_on_signals()
     server = WebhookServer(application, config)
     try:
         async with application:

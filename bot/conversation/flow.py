@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.complaint import build_envelope
 from bot.config import DEFAULT_ORDER_ID_PATTERN
+from bot.conversation import render
 from bot.conversation.callbacks import Action, Press
 from bot.conversation.draft import (
     PROBLEM_MAX_LENGTH,
@@ -367,10 +368,11 @@ class ComplaintFlow:
         return "order.invalid_custom"
 
     def _category_named(self, t: Messages, text: str) -> str | None:
-        """The category whose code or label the customer typed instead of pressing it."""
+        """The category whose code or label (configured or translated) was typed, not pressed."""
         wanted = text.strip().casefold()
         for code, label in self.categories.items():
-            if wanted in {code.casefold(), label.casefold()}:
+            names = {code, label, render.category_label(t, self.categories, code)}
+            if wanted in {name.casefold() for name in names}:
                 return code
         return None
 

@@ -70,7 +70,8 @@ def registered_card(
     ]
     if receipt.text:
         lines.append(escape(shorten(receipt.text, BACKEND_TEXT_LIMIT)))
-    shown = {"complaintid", "orderid", "category"}
+    # Already on the card (number, order, category), or a raw state the card need not show.
+    shown = {"complaintid", "orderid", "order", "category", "state", "status"}
     for name, value in receipt.attributes:
         if name.replace(" ", "").lower() not in shown:
             lines.append(f"<b>{escape(shorten(name, 64))}:</b> {escape(shorten(value, 256))}")
