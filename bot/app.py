@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.backends.base import ComplaintBackend
 from bot.backends.factory import create_backend, create_http_client
+from bot.backends.local import LocalDeskBackend
 from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
 from bot.config import ConfigError, Settings
 from bot.conversation.commands import CustomerCommands
@@ -33,6 +34,7 @@ from bot.conversation.handlers import MENU_COMMANDS, register_handlers
 from bot.conversation.preferences import PreferenceCommands
 from bot.i18n import Translator
 from bot.operator import OperatorChat
+from bot.operator_desk import OperatorDeskButtons
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.services import BotApplication, Services
 from bot.status_poller import StatusPoller
@@ -106,9 +108,14 @@ def build_application(
         application = builder.build()
 
     delivery = ResultDelivery(application.bot, translator, locks, settings.complaint_categories)
+    desk = backend if isinstance(backend, LocalDeskBackend) else None
     operator = (
         OperatorChat(
-            application.bot, settings.operator_chat_id, translator, settings.complaint_categories
+            application.bot,
+            settings.operator_chat_id,
+            translator,
+            settings.complaint_categories,
+            desk_buttons=desk is not None,
         )
         if settings.operator_chat_id is not None
         else None
@@ -151,7 +158,16 @@ def build_application(
     )
     flow = ComplaintFlow(services)
     commands = CustomerCommands(services, flow)
-    register_handlers(application, commands, flow, PreferenceCommands(services, flow))
+    operator_desk = (
+        OperatorDeskButtons(
+            operator_chat_id=operator.chat_id, desk=desk, poller=poller, translator=translator
+        )
+        if operator is not None and desk is not None
+        else None
+    )
+    register_handlers(
+        application, commands, flow, PreferenceCommands(services, flow), operator_desk
+    )
     application.add_error_handler(_error_handler(services, operator))
 
     async def poll_statuses(context: ContextTypes.DEFAULT_TYPE) -> None:

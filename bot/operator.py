@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.backends.base import BackendRejected, Receipt
+from bot.backends.base import BackendRejected, Receipt, StatusCode
+from bot.conversation.callbacks import Action, encode
 from bot.conversation.render import category_label, shorten
 from bot.i18n import Messages, Translator
 from bot.storage.ledger import LedgerEntry
@@ -32,17 +33,23 @@ class OperatorChat:
         chat_id: int,
         translator: Translator,
         categories: Mapping[str, str],
+        *,
+        desk_buttons: bool = False,
     ) -> None:
         self._bot = bot
         self.chat_id = chat_id
         self._t: Messages = translator.for_language(OPERATOR_LANGUAGE)
         self._categories = categories
+        self._desk_buttons = desk_buttons
 
     async def registered(self, entry: LedgerEntry, receipt: Receipt) -> None:
-        """A complaint was registered with the backend: its number, order, problem, customer."""
+        """A complaint was registered: its number, order, problem, customer (and, on the local
+        desk, buttons that move it on)."""
+        keyboard = desk_keyboard(self._t, receipt.number) if self._desk_buttons else None
         await self._post(
             self._t("operator.registered", number=receipt.number, **self._about(entry)),
             f"registered complaint {entry.id}",
+            keyboard,
         )
 
     async def rejected(self, entry: LedgerEntry, error: BackendRejected) -> None:
@@ -96,10 +103,35 @@ class OperatorChat:
             "problem": shorten(entry.envelope.entity.problemStatment, PROBLEM_LIMIT),
         }
 
-    async def _post(self, text: str, what: str) -> None:
+    async def _post(
+        self, text: str, what: str, keyboard: InlineKeyboardMarkup | None = None
+    ) -> None:
         try:
-            await self._bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML)
+            await self._bot.send_message(
+                self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+            )
         except TelegramError as err:
             logger.warning("Could not post the %s to the operator chat: %s", what, err)
         except Exception:
             logger.exception("Posting the %s to the operator chat failed", what)
+
+
+DESK_BUTTONS = (
+    StatusCode.IN_PROGRESS,
+    StatusCode.WAITING,
+    StatusCode.RESOLVED,
+    StatusCode.REJECTED,
+    StatusCode.CLOSED,
+)
+
+
+def desk_keyboard(t: Messages, number: str) -> InlineKeyboardMarkup:
+    """Buttons on an operator post that move a local desk complaint to another status."""
+    buttons = [
+        InlineKeyboardButton(
+            t(f"operator.button.{status}"),
+            callback_data=encode(Action.DESK, number, str(status)),
+        )
+        for status in DESK_BUTTONS
+    ]
+    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])

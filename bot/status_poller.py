@@ -70,6 +70,11 @@ class StatusPoller:
             results = await asyncio.gather(*(check(entry) for entry in entries))
             return sum(results)
 
+    async def check_now(self, number: str) -> bool:
+        """Checks one complaint at once (an operator just changed it); True if it changed."""
+        entry = await self._ledger.find_by_number(self._backend.name, number)
+        return entry is not None and entry.receipt is not None and await self._check(entry)
+
     async def _check(self, entry: LedgerEntry) -> bool:
         assert entry.receipt is not None
         try:

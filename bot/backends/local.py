@@ -73,6 +73,15 @@ class LocalDeskBackend(ComplaintBackend):
             code=desk_status(row["status"]), text=row["status"], detail=row["note"]
         )
 
+    async def set_status(self, number: str, status: StatusCode, note: str | None = None) -> bool:
+        """An operator moves a complaint on (with a note for the customer); False if unknown."""
+        changed = await self._db.execute(
+            "UPDATE desk_complaints SET status = ?, note = COALESCE(?, note), updated_at = ? "
+            "WHERE number = ?",
+            [str(status), note, self._clock(), number],
+        )
+        return changed > 0
+
     async def probe(self) -> str:
         """The desk lives in the database: counting its complaints proves it is readable."""
         row = await self._db.fetch_one("SELECT COUNT(*) FROM desk_complaints")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, datetime
 
 from bot.backends.base import StatusCode
+from bot.backends.local import LocalDeskBackend
 from bot.config import Settings
 from bot.storage.database import Database
 
@@ -18,11 +18,7 @@ async def set_status(settings: Settings, number: str, status: str, note: str | N
     database = Database(settings.database_path)
     await database.open()
     try:
-        changed = await database.execute(
-            "UPDATE desk_complaints SET status = ?, note = COALESCE(?, note), updated_at = ? "
-            "WHERE number = ?",
-            [status, note, time.time(), number],
-        )
+        changed = await LocalDeskBackend(database).set_status(number, StatusCode(status), note)
     finally:
         await database.close()
     if not changed:

@@ -26,6 +26,7 @@ class Action(StrEnum):
     BACK = "bk"
     CANCEL = "x"
     LANGUAGE = "lg"
+    DESK = "ds"  # operator chat only
 
 
 DRAFT_ACTIONS = frozenset(

@@ -8,6 +8,7 @@ from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.preferences import PreferenceCommands
+from bot.operator_desk import OperatorDeskButtons
 from bot.services import BotApplication
 
 # The commands customers see in Telegram's menu, with their catalogue keys.
@@ -27,6 +28,7 @@ def register_handlers(
     commands: CustomerCommands,
     flow: ComplaintFlow,
     preferences: PreferenceCommands,
+    operator_desk: OperatorDeskButtons | None = None,
 ) -> None:
     """Adds the handlers, most specific first: groups, commands, buttons, text, the rest."""
     private = filters.ChatType.PRIVATE
@@ -53,6 +55,10 @@ def register_handlers(
     application.add_handler(
         CallbackQueryHandler(preferences.on_language_button, pattern=f"^{Action.LANGUAGE}:")
     )
+    if operator_desk is not None:
+        application.add_handler(
+            CallbackQueryHandler(operator_desk.on_press, pattern=f"^{Action.DESK}:")
+        )
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(
         MessageHandler(

@@ -260,6 +260,15 @@ class Ledger:
         )
         return _entry(row)
 
+    async def find_by_number(self, backend: str, number: str) -> LedgerEntry | None:
+        """The complaint a backend registered under this number."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM complaints WHERE backend = ? AND complaint_number = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [backend, number],
+        )
+        return _entry(row)
+
     async def in_state(self, *states: LedgerState) -> list[LedgerEntry]:
         """Every complaint in one of these states, oldest first (for operators)."""
         marks = ", ".join("?" for _ in states)
