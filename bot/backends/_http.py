@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,3 +63,11 @@ def json_body(response: httpx.Response, backend: str) -> Any:
         raise BackendBadResponse(
             f"{backend} answered HTTP {response.status_code} with a body that is not JSON"
         ) from err
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret replaced by ***, should a backend echo one back."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

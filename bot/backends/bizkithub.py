@@ -15,6 +15,7 @@ from bot.backends._http import (
     json_body,
     raise_for_transient,
     retry_after_seconds,
+    scrub,
     translate_transport_errors,
 )
 from bot.backends.base import (
@@ -213,8 +214,7 @@ class BizKitHubBackend(ComplaintBackend):
 
     def _scrub(self, text: str) -> str:
         """The text with the API key masked, should the backend echo it."""
-        key = self._api_key.get_secret_value()
-        return text.replace(key, "***") if key else text
+        return scrub(text, [self._api_key.get_secret_value()])
 
 
 def last_shared_message(events: object) -> str:

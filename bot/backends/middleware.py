@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bot.backends._http import json_body, raise_for_transient, translate_transport_errors
+from bot.backends._http import json_body, raise_for_transient, scrub, translate_transport_errors
 from bot.backends.base import (
     BackendBadResponse,
     BackendRejected,
@@ -178,10 +178,7 @@ class MiddlewareBackend(ComplaintBackend):
                     ),
                     "",
                 )
-        said = " ".join(said.split())
-        for secret in self._secrets:
-            said = said.replace(secret, "***")
-        return said[:_MAX_DETAIL]
+        return scrub(" ".join(said.split()), self._secrets)[:_MAX_DETAIL]
 
 
 def _probe_envelope(interest_type: str) -> ComplaintEnvelope:

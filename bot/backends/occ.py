@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from bot.backends._http import json_body, raise_for_transient, translate_transport_errors
+from bot.backends._http import json_body, raise_for_transient, scrub, translate_transport_errors
 from bot.backends.base import (
     BackendBadResponse,
     BackendError,
@@ -314,9 +314,7 @@ class OccBackend(ComplaintBackend):
             detail += f", errorCode {error_code}"
         if message:
             detail += f": {message[:_MAX_MESSAGE_CHARS]}"
-        for secret in self._auth.secrets():
-            detail = detail.replace(secret, "***")
-        return detail
+        return scrub(detail, self._auth.secrets())
 
 
 def _id_of(appeasement: Mapping[str, Any]) -> str:
