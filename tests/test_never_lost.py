@@ -262,3 +262,46 @@ async def test_occ_timeout_after_registering_does_not_create_a_second_appeasemen
     assert read.call_count == 1
     card = ada.messages()[-1]
     assert "app370003" in card.text
+
+
+MW = "https://middleware.example.com/api/rest/v1/ecom/integrations"
+
+
+async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_key(
+    tmp_path: Path,
+) -> None:
+    """Documented behaviour: the middleware may have stored the first attempt; the retry says
+    it is the same complaint, so a server that honours Idempotency-Key files it once."""
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        complaint_backend="middleware",
+        middleware_base_url="https://middleware.example.com",
+        middleware_token="mw-token-1234",
+    )
+    answer = {
+        "response": {
+            "responseType": "container",
+            "responseMessages": [
+                {
+                    "containerResponse": {
+                        "responseText": "Registered complaint Number 12345.",
+                        "attributes": [{"name": "complaintId", "value": "12345"}],
+                    }
+                }
+            ],
+        }
+    }
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(f"{MW}/raiseComplaintsAgainstOrder")
+        route.side_effect = [httpx.ReadTimeout("no answer"), httpx.Response(200, json=answer)]
+        async with httpx.AsyncClient() as client:
+            bot = BotHarness(settings, http_client=client)
+            await bot.start()
+            ada = bot.customer()
+            await ada.file_complaint()
+            await bot.settle()
+            await bot.advance(200)
+            await bot.stop()
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert "12345" in ada.messages()[-1].text
