@@ -214,6 +214,7 @@ async def test_a_corrupt_draft_starts_that_customer_over_with_an_apology(
     await bot.built.services.database.execute(
         "UPDATE conversations SET draft = '{broken' WHERE user_id = ?", [ada.id]
     )
+    await bot.restart()  # the damage is found when the draft is read back from disk
     turn = await ada.send("748596")
     assert "could not restore your complaint draft" in turn.text
     assert turn.buttons == ["Raise a complaint"]

@@ -22,24 +22,35 @@ class ConversationStore:
     """Reads and writes the `conversations` table; every write is committed at once.
 
     Writing each step through (rather than flushing on an interval as PTB's persistence does)
-    means a crash or restart never costs a customer the answer they just gave.
+    means a crash or restart never costs a customer the answer they just gave. Open
+    conversations are also kept in memory (a few hundred bytes each), so reading one costs no
+    trip to the database; this process is the only writer, and each customer's updates run in
+    order, so the copy cannot go stale.
     """
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._open: dict[int, StoredConversation] = {}
 
     async def load(self, user_id: int) -> StoredConversation | None:
         """The customer's conversation, if one is open."""
+        if user_id in self._open:
+            return self._open[user_id]
         row = await self._db.fetch_one(
             "SELECT user_id, chat_id, state, draft, updated_at FROM conversations "
             "WHERE user_id = ?",
             [user_id],
         )
-        if row is None:
-            return None
-        return StoredConversation(
-            row["user_id"], row["chat_id"], row["state"], row["draft"], row["updated_at"]
+        stored = (
+            None
+            if row is None
+            else StoredConversation(
+                row["user_id"], row["chat_id"], row["state"], row["draft"], row["updated_at"]
+            )
         )
+        if stored is not None:
+            self._open[user_id] = stored
+        return stored
 
     async def save(
         self, user_id: int, chat_id: int, state: str, draft_json: str, *, now: float
@@ -52,9 +63,11 @@ class ConversationStore:
             "updated_at = excluded.updated_at",
             [user_id, chat_id, state, draft_json, now],
         )
+        self._open[user_id] = StoredConversation(user_id, chat_id, state, draft_json, now)
 
     async def delete(self, user_id: int) -> None:
         """Ends the customer's conversation."""
+        self._open.pop(user_id, None)
         await self._db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
 
     async def idle_since(self, cutoff: float, *, limit: int = 500) -> list[StoredConversation]:

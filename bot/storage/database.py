@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -22,6 +22,7 @@ BUSY_TIMEOUT_MS = 5000
 BUSY_RETRIES = 3
 
 Row = sqlite3.Row
+T = TypeVar("T")
 
 
 class Database:
@@ -83,21 +84,26 @@ class Database:
             await _retry_busy(lambda: connection.execute("COMMIT"))
 
     async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> int:
-        """Runs one write statement in its own transaction; returns the rows changed."""
-        async with self.transaction() as connection:
-            cursor = await connection.execute(sql, tuple(parameters))
-            return cursor.rowcount
+        """Runs one write statement, atomically and committed; returns the rows changed.
+
+        A single statement in autocommit mode is its own transaction, so this costs one trip
+        to the database thread instead of three (BEGIN, the statement, COMMIT). The lock keeps
+        it out of another coroutine's open transaction.
+        """
+        values = tuple(parameters)
+        async with self._write_lock:
+            cursor = await _retry_busy(lambda: self.connection.execute(sql, values))
+            return int(cursor.rowcount)
 
     async def fetch_one(self, sql: str, parameters: Iterable[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
-        async with self.connection.execute(sql, tuple(parameters)) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        rows = await self.fetch_all(sql, parameters)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-        """Every row of a query."""
-        async with self.connection.execute(sql, tuple(parameters)) as cursor:
-            return list(await cursor.fetchall())
+        """Every row of a query (one trip to the database thread)."""
+        rows = await self.connection.execute_fetchall(sql, tuple(parameters))
+        return list(rows)
 
     async def schema_version(self) -> int:
         """The number of migrations applied."""
@@ -119,14 +125,14 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-async def _retry_busy(run: Any) -> None:
+async def _retry_busy(run: Callable[[], Awaitable[T]]) -> T:
     """Runs a statement again when SQLite reports the database locked past its busy timeout."""
-    for attempt in range(BUSY_RETRIES + 1):
+    for attempt in range(BUSY_RETRIES):
         try:
-            await run()
-            return
+            return await run()
         except sqlite3.OperationalError as err:
-            if ("locked" not in str(err) and "busy" not in str(err)) or attempt == BUSY_RETRIES:
+            if "locked" not in str(err) and "busy" not in str(err):
                 raise
             logger.warning("The database is busy; trying again (%d)", attempt + 1)
             await asyncio.sleep(0.1 * (attempt + 1))
+    return await run()
