@@ -21,6 +21,7 @@ from bot.backends.base import (
     BackendRejected,
     BackendUnavailable,
     ComplaintBackend,
+    Receipt,
     Submission,
 )
 from bot.conversation.delivery import ResultDelivery
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# A first attempt slower than this shows the customer "Submitting…" in place of the summary.
+ACKNOWLEDGE_AFTER_SECONDS = 1.0
 # The worker looks at the ledger at least this often even when nothing woke it, so a row
 # written by another process (an operator's retry) is not left waiting.
 IDLE_POLL_SECONDS = 30.0
@@ -131,6 +134,11 @@ class OutboxWorker:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
     @property
+    def saturated(self) -> bool:
+        """Whether a complaint confirmed now would wait for a free slot."""
+        return len(self._in_flight) >= self._max_in_flight
+
+    @property
     def in_flight(self) -> int:
         """How many backend calls are under way."""
         return len(self._in_flight)
@@ -171,7 +179,7 @@ class OutboxWorker:
             save_checkpoint=partial(self._ledger.save_checkpoint, entry.id),
         )
         try:
-            receipt = await self._backend.submit(submission)
+            receipt = await self._submit(entry, submission)
         except BackendRejected as err:
             logger.warning(
                 "Complaint %s was rejected by %s: %s", entry.id, entry.backend, err.detail
@@ -196,6 +204,19 @@ class OutboxWorker:
         await self._delivery.registered(entry, receipt)
         if self._operator is not None:
             await _quietly(self._operator.registered(entry, receipt), entry.id)
+
+    async def _submit(self, entry: LedgerEntry, submission: Submission) -> Receipt:
+        """The backend call; on a slow first attempt the customer sees "Submitting…" meanwhile."""
+        if entry.attempts or entry.told_delayed:
+            return await self._backend.submit(submission)
+        call = asyncio.ensure_future(self._backend.submit(submission))
+        try:
+            done, _ = await asyncio.wait({call}, timeout=ACKNOWLEDGE_AFTER_SECONDS)
+            if not done:
+                await self._delivery.submitting(entry)
+            return await call
+        finally:
+            call.cancel()  # only if this attempt itself was cancelled (shutdown)
 
     async def _retry_later(self, entry: LedgerEntry, err: BackendError) -> None:
         now = self._clock()

@@ -124,7 +124,10 @@ async def test_two_submit_taps_racing_file_one_complaint(harness_factory) -> Non
         ada.press("Submit", on=summary), ada.press("Submit", on=summary)
     )
     await bot.settle()
-    assert {first.toast, second.toast} == {"", "This complaint has already been submitted."}
+    assert {first.toast, second.toast} == {
+        "Submitting…",
+        "This complaint has already been submitted.",
+    }
     assert len(backend.calls) == 1
     assert await _ledger_states(bot) == [LedgerState.REGISTERED]
 
@@ -137,7 +140,8 @@ async def test_stopped_between_ledger_write_and_backend_call_submits_once_after_
     ada = bot.customer()
     await ada.file_complaint()
     await bot.built.services.outbox.run_due()
-    await asyncio.sleep(0)
+    for _ in range(20):  # let the attempt reach the backend
+        await asyncio.sleep(0)
     assert len(backend.calls) == 1  # the call is under way and never answers
     await bot.built.services.outbox.stop(grace_seconds=0)
     await bot.restart()
@@ -169,7 +173,7 @@ async def test_a_slow_backend_never_makes_other_customers_wait(harness_factory) 
     waiting = [bot.customer(f"Customer{i}") for i in range(50)]
     for customer in waiting:
         turn = await customer.file_complaint(order_id=f"ORD-{customer.id}")
-        assert "Submitting" in turn.text
+        assert turn.toast == "Submitting…"
 
     # Every submission is stuck at the backend; a new customer is served at every step.
     bob = bot.customer("Bob")
@@ -306,3 +310,28 @@ async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_k
     keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
     assert len(keys) == 2 and keys[0] == keys[1]
     assert "12345" in ada.messages()[-1].text
+
+
+async def test_a_slow_backend_shows_submitting_until_the_card_replaces_it(
+    harness_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.outbox.ACKNOWLEDGE_AFTER_SECONDS", 0.05)
+    backend = ScriptedBackend(gate=asyncio.Event())
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    turn = await ada.file_complaint()
+    assert turn.toast == "Submitting…"
+    summary = ada.messages()[-1]
+    assert summary.buttons == ["Submit", "Edit", "Cancel"]  # the backend may answer at once
+
+    await bot.built.services.outbox.run_due()
+    for _ in range(100):
+        if "Submitting" in summary.text:
+            break
+        await asyncio.sleep(0.01)
+    assert "Submitting your complaint about order <b>748596</b>" in summary.text
+    assert summary.buttons == []
+
+    backend.gate.set()
+    await bot.settle()
+    assert "Your complaint is registered" in summary.text  # the same message, edited again

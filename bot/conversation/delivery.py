@@ -47,6 +47,13 @@ class ResultDelivery:
                 return
             await self._show(entry, card.text, keyboard, replace=not entry.told_delayed)
 
+    async def submitting(self, entry: LedgerEntry) -> None:
+        """The backend is slow: "Submitting…" replaces the summary (and its buttons)."""
+        t = self._messages(entry)
+        text = t("submit.submitting", order_id=entry.order_id)
+        async with self._locks.hold(entry.user_id):
+            await self._show(entry, text, None, replace=True, only_edit=True)
+
     async def delayed(self, entry: LedgerEntry) -> None:
         """The complaint is saved and will be registered when the backend is back."""
         t = self._messages(entry)
@@ -77,8 +84,9 @@ class ResultDelivery:
         keyboard: InlineKeyboardMarkup | None,
         *,
         replace: bool,
+        only_edit: bool = False,
     ) -> None:
-        """Edits the customer's "Submitting…" message, or sends a new one (which notifies)."""
+        """Edits the customer's summary message, or sends a new one (which notifies)."""
         try:
             if replace and entry.message_id is not None:
                 try:
@@ -91,7 +99,11 @@ class ResultDelivery:
                     )
                     return
                 except BadRequest as err:
+                    if "not modified" in str(err).lower():
+                        return
                     logger.info("Could not edit message of complaint %s (%s)", entry.id, err)
+            if only_edit:
+                return
             await self._bot.send_message(
                 entry.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
             )

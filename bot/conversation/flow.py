@@ -284,8 +284,12 @@ class ComplaintFlow:
             await query.answer(t("submit.already"))
             return
         logger.info("Complaint %s confirmed by user %s", entry.id, user.id)
-        await query.answer()
-        await self._replace(update, Reply(t("submit.submitting", order_id=draft.order_id)))
+        # Acknowledged at once with a toast; the summary is replaced by the card when the
+        # backend answers, or by "Submitting…" if it is slow (the outbox does that), which
+        # saves a Bot API call on every complaint filed while the backend is quick.
+        await query.answer(t("submit.submitting_toast"))
+        if self.s.outbox.saturated:
+            await self._replace(update, Reply(t("submit.submitting", order_id=draft.order_id)))
         self.s.outbox.wake()
 
     # -- inactivity ------------------------------------------------------------------------

@@ -89,7 +89,7 @@ async def answer_until_summary(customer: Customer, state: str) -> str:
 async def submit_and_settle(bot: BotHarness, customer: Customer) -> str:
     """Presses Submit under the summary, lets the desk register it; returns the result card."""
     turn = await customer.press("Submit")
-    assert "Submitting" in turn.text
+    assert turn.toast == "Submitting…"
     await bot.settle()
     card = customer.messages()[-1]
     assert "Your complaint is registered" in card.text, card.text
