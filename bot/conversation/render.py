@@ -6,6 +6,7 @@ cut to fit Telegram's limits: 4096 characters a message, 1024 a caption.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,9 +79,14 @@ def registered_card(
     for card in receipt.cards:
         lines.extend(_card_lines(card.title, card.subtitle, card.text))
     for media in receipt.media:
-        described = media.description or media.name
-        if described:
-            lines.append(escape(shorten(described, 256)))
+        described = escape(shorten(media.description or media.name or media.url, 256))
+        if _is_image(media.media_type):
+            lines.append(described)  # the picture itself is sent as the card's photo
+        elif media.url.startswith(("https://", "http://")):
+            # Audio, video or documents: a link Telegram previews, with its description.
+            lines.append(f'<a href="{html.escape(media.url, quote=True)}">{described}</a>')
+        else:
+            lines.append(described)
     text = shorten("\n\n".join(lines), MESSAGE_LIMIT)
     picture = next((card for card in receipt.cards if card.image_url), None)
     photo = (

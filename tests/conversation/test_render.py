@@ -1,0 +1,85 @@
+"""The result card: what a customer sees of each kind of backend answer."""
+
+from __future__ import annotations
+
+from bot.backends.base import Card, Media, Receipt
+from bot.complaint import Customer, build_envelope
+from bot.conversation.render import CAPTION_LIMIT, MESSAGE_LIMIT, registered_card
+from bot.i18n import Translator
+from bot.storage.ledger import LedgerEntry, LedgerState
+
+CATEGORIES = {"product-related": "Product-related"}
+
+
+def _entry() -> LedgerEntry:
+    envelope = build_envelope(
+        Customer(user_id=7, first_name="Ada"),
+        order_id="748596",
+        problem="Broken jug",
+        category="product-related",
+        interest_type="productComplaint",
+        language_code="en-US",
+    )
+    return LedgerEntry(
+        id=1,
+        key="k",
+        user_id=7,
+        chat_id=7,
+        backend="middleware",
+        envelope=envelope,
+        from_deep_link=False,
+        state=LedgerState.REGISTERED,
+        attempts=1,
+        next_attempt_at=0,
+        last_error="",
+        checkpoint={},
+        complaint_number="12345",
+        receipt=None,
+        status_code=None,
+        status_text="",
+        status_detail="",
+        message_id=None,
+        told_delayed=False,
+        created_at=0,
+        updated_at=0,
+    )
+
+
+def _card(receipt: Receipt):
+    return registered_card(Translator().for_language("en"), _entry(), receipt, CATEGORIES)
+
+
+def test_a_video_is_a_link_with_its_description_and_an_image_is_the_photo() -> None:
+    receipt = Receipt(
+        number="12345",
+        reference="12345",
+        media=(
+            Media(
+                media_type="video",
+                url='https://cdn.example.com/how-to.mp4?a=1&b="x"',
+                description="How to pack the blender",
+            ),
+            Media(media_type="image", url="https://cdn.example.com/label.png", name="Label"),
+        ),
+    )
+    card = _card(receipt)
+    assert '<a href="https://cdn.example.com/how-to.mp4?a=1&amp;b=&quot;x&quot;">' in card.text
+    assert "How to pack the blender</a>" in card.text
+    assert card.photo_url == "https://cdn.example.com/label.png"
+    assert "12345" in card.photo_caption
+
+
+def test_backend_text_is_escaped_and_cut_to_telegram_limits() -> None:
+    receipt = Receipt(
+        number="12345",
+        reference="12345",
+        text="<script>" + "x" * 9000,
+        attributes=(("complaintId", "12345"), ("Technician", "<b>Jo</b>")),
+        cards=(Card(title="Pickup", text="y" * 9000, image_url="https://cdn.example.com/p.png"),),
+    )
+    card = _card(receipt)
+    assert "&lt;script&gt;" in card.text and "<script>" not in card.text
+    assert "<b>Technician:</b> &lt;b&gt;Jo&lt;/b&gt;" in card.text
+    assert card.text.count("12345") == 1  # the number once, not again as an attribute
+    assert len(card.text) <= MESSAGE_LIMIT
+    assert len(card.photo_caption) <= CAPTION_LIMIT
