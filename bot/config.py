@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     submit_retry_base_seconds: float = Field(default=30, gt=0)
     submit_retry_max_seconds: float = Field(default=3600, gt=0)
     submit_give_up_hours: float = Field(default=24, gt=0)
-    submit_max_in_flight: int = Field(default=8, ge=1, le=256)
+    submit_max_in_flight: int = Field(default=64, ge=1, le=512)
     status_poll_minutes: float = Field(default=30, gt=0)
     backend_connect_timeout_seconds: float = Field(default=5, gt=0)
     backend_read_timeout_seconds: float = Field(default=20, gt=0)

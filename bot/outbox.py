@@ -56,7 +56,12 @@ class RetryPolicy:
 
 
 class OutboxWorker:
-    """Submits pending complaints with at most `max_in_flight` backend calls at once."""
+    """Submits pending complaints with at most `max_in_flight` backend calls at once.
+
+    A slot is held from the claim until the attempt's outcome is in the ledger; telling the
+    customer (a Bot API round trip) happens after, so a slow Telegram never holds back the
+    backend queue.
+    """
 
     def __init__(
         self,
@@ -79,7 +84,10 @@ class OutboxWorker:
         self._max_in_flight = max_in_flight
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        # Complaints an attempt holds a backend slot for (their rows are still pending), and
+        # every attempt task, which may go on to tell the customer after its slot is freed.
+        self._claimed: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         # One claimer at a time: two overlapping scans would both claim the same due row.
@@ -108,7 +116,7 @@ class OutboxWorker:
             self._wake.set()
             await asyncio.gather(self._loop_task, return_exceptions=True)
             self._loop_task = None
-        tasks = list(self._in_flight.values())
+        tasks = list(self._tasks)
         if tasks:
             _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
             for task in unfinished:
@@ -118,34 +126,38 @@ class OutboxWorker:
     async def run_due(self) -> int:
         """Starts attempts for every due complaint (up to the in-flight cap); returns how many."""
         async with self._claim_lock:
-            room = self._max_in_flight - len(self._in_flight)
+            room = self._max_in_flight - len(self._claimed)
             if room <= 0:
                 return 0
-            due = await self._ledger.due(self._clock(), limit=room, exclude=set(self._in_flight))
+            due = await self._ledger.due(self._clock(), limit=room, exclude=set(self._claimed))
             for entry in due:
+                self._claimed.add(entry.id)
                 task = asyncio.create_task(self._attempt(entry), name=f"submit-{entry.id}")
-                self._in_flight[entry.id] = task
+                self._tasks.add(task)
                 task.add_done_callback(partial(self._finished, entry.id))
             return len(due)
 
     async def drain(self) -> None:
         """Runs every due attempt to its end (tests and the CLI use this)."""
-        while await self.run_due() or self._in_flight:
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-
-    @property
-    def saturated(self) -> bool:
-        """Whether a complaint confirmed now would wait for a free slot."""
-        return len(self._in_flight) >= self._max_in_flight
+        while await self.run_due() or self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @property
     def in_flight(self) -> int:
         """How many backend calls are under way."""
-        return len(self._in_flight)
+        return len(self._claimed)
 
-    def _finished(self, entry_id: int, _task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(entry_id, None)
-        self._wake.set()  # room for the next one
+    def _finished(self, entry_id: int, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._release(entry_id)  # in case the attempt ended without reaching its outcome
+
+    def _release(self, entry_id: int) -> None:
+        """Frees the backend slot once the attempt's outcome is in the ledger."""
+        if entry_id in self._claimed:
+            was_full = len(self._claimed) >= self._max_in_flight
+            self._claimed.discard(entry_id)
+            if was_full:
+                self._wake.set()  # a complaint may be waiting for this slot
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -163,8 +175,8 @@ class OutboxWorker:
                     await self._wake.wait()
 
     async def _seconds_until_next(self) -> float:
-        if len(self._in_flight) >= self._max_in_flight:
-            return IDLE_POLL_SECONDS  # woken when one finishes
+        if len(self._claimed) >= self._max_in_flight:
+            return IDLE_POLL_SECONDS  # woken when a slot frees
         next_at = await self._ledger.next_attempt_at()
         if next_at is None:
             return IDLE_POLL_SECONDS
@@ -187,6 +199,7 @@ class OutboxWorker:
             await self._ledger.mark_ended(
                 entry.id, LedgerState.REJECTED, err.detail, now=self._clock()
             )
+            self._release(entry.id)
             await self._delivery.rejected(entry, err)
             if self._operator is not None:
                 await _quietly(self._operator.rejected(entry, err), entry.id)
@@ -200,18 +213,24 @@ class OutboxWorker:
             await self._retry_later(entry, BackendError(f"unexpected {type(err).__name__}"))
             return
         await self._ledger.mark_registered(entry.id, receipt, now=self._clock())
+        self._release(entry.id)
         logger.info("Complaint %s registered as %s on %s", entry.id, receipt.number, entry.backend)
         await self._delivery.registered(entry, receipt)
         if self._operator is not None:
             await _quietly(self._operator.registered(entry, receipt), entry.id)
 
     async def _submit(self, entry: LedgerEntry, submission: Submission) -> Receipt:
-        """The backend call; on a slow first attempt the customer sees "Submitting…" meanwhile."""
+        """The backend call; if the customer would wait longer than ACKNOWLEDGE_AFTER_SECONDS
+        since Submit (queued, or a slow backend), they see "Submitting…" meanwhile."""
         if entry.attempts or entry.told_delayed:
+            return await self._backend.submit(submission)
+        patience = ACKNOWLEDGE_AFTER_SECONDS - (self._clock() - entry.created_at)
+        if patience <= 0:
+            await self._delivery.submitting(entry)
             return await self._backend.submit(submission)
         call = asyncio.ensure_future(self._backend.submit(submission))
         try:
-            done, _ = await asyncio.wait({call}, timeout=ACKNOWLEDGE_AFTER_SECONDS)
+            done, _ = await asyncio.wait({call}, timeout=patience)
             if not done:
                 await self._delivery.submitting(entry)
             return await call
@@ -228,6 +247,7 @@ class OutboxWorker:
                 err.detail,
             )
             await self._ledger.mark_ended(entry.id, LedgerState.FAILED, err.detail, now=now)
+            self._release(entry.id)
             await self._delivery.failed(entry)
             if self._operator is not None:
                 await _quietly(self._operator.failed(entry, err.detail), entry.id)
@@ -238,6 +258,8 @@ class OutboxWorker:
             "Complaint %s not submitted (%s); next attempt in %.0f s", entry.id, err.detail, delay
         )
         await self._ledger.mark_retry(entry.id, err.detail, retry_at=now + delay, now=now)
+        self._release(entry.id)
+        self._wake.set()  # the loop's next wake-up may now be sooner
         if not entry.told_delayed:
             await self._ledger.mark_told_delayed(entry.id)
             await self._delivery.delayed(entry)

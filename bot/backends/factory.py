@@ -39,5 +39,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         settings.backend_read_timeout_seconds, connect=settings.backend_connect_timeout_seconds
     )
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+    # One connection per submission under way, plus a few for status checks and /status.
+    connections = settings.submit_max_in_flight + 8
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)

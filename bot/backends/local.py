@@ -32,12 +32,13 @@ class LocalDeskBackend(ComplaintBackend):
         envelope = submission.envelope
         entity = envelope.entity
         now = self._clock()
-        await self._db.execute(
+        rows = await self._db.write_returning(
             """
             INSERT INTO desk_complaints (idempotency_key, customer_uid, customer_name, order_id,
                 category, problem, language, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING number, status
             """,
             [
                 submission.key,
@@ -51,11 +52,16 @@ class LocalDeskBackend(ComplaintBackend):
                 now,
             ],
         )
-        row = await self._db.fetch_one(
-            "SELECT number, status FROM desk_complaints WHERE idempotency_key = ?",
-            [submission.key],
+        # A repeat of an attempt that did register finds the complaint it filed then.
+        row = (
+            rows[0]
+            if rows
+            else await self._db.fetch_one(
+                "SELECT number, status FROM desk_complaints WHERE idempotency_key = ?",
+                [submission.key],
+            )
         )
-        assert row is not None  # inserted above, or by an earlier attempt
+        assert row is not None  # inserted now, or by an earlier attempt
         number = str(row["number"])
         return Receipt(number=number, reference=number, state=row["status"])
 

@@ -285,11 +285,9 @@ class ComplaintFlow:
             return
         logger.info("Complaint %s confirmed by user %s", entry.id, user.id)
         # Acknowledged at once with a toast; the summary is replaced by the card when the
-        # backend answers, or by "Submitting…" if it is slow (the outbox does that), which
-        # saves a Bot API call on every complaint filed while the backend is quick.
+        # backend answers, or by "Submitting…" if that takes more than a moment (the outbox
+        # does that), which saves a Bot API call on every complaint while the backend is quick.
         await query.answer(t("submit.submitting_toast"))
-        if self.s.outbox.saturated:
-            await self._replace(update, Reply(t("submit.submitting", order_id=draft.order_id)))
         self.s.outbox.wake()
 
     # -- inactivity ------------------------------------------------------------------------

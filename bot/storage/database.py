@@ -95,6 +95,13 @@ class Database:
             cursor = await _retry_busy(lambda: self.connection.execute(sql, values))
             return int(cursor.rowcount)
 
+    async def write_returning(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        """Runs one write statement with a RETURNING clause; its rows, in one trip."""
+        values = tuple(parameters)
+        async with self._write_lock:
+            rows = await _retry_busy(lambda: self.connection.execute_fetchall(sql, values))
+            return list(rows)
+
     async def fetch_one(self, sql: str, parameters: Iterable[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         rows = await self.fetch_all(sql, parameters)

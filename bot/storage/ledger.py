@@ -117,34 +117,32 @@ class Ledger:
     async def record(self, new: NewComplaint, *, now: float) -> LedgerEntry | None:
         """Writes a confirmed complaint as pending; None when its key is already recorded."""
         entity = new.envelope.entity
-        async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                """
-                INSERT INTO complaints (idempotency_key, user_id, chat_id, backend, envelope,
-                    order_id, category, language, from_deep_link, state, next_attempt_at,
-                    message_id, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-                ON CONFLICT (idempotency_key) DO NOTHING
-                """,
-                (
-                    new.key,
-                    new.user_id,
-                    new.chat_id,
-                    new.backend,
-                    new.envelope.model_dump_json(),
-                    entity.orderId,
-                    entity.category,
-                    new.envelope.languageCode,
-                    int(new.from_deep_link),
-                    now,
-                    new.message_id,
-                    now,
-                    now,
-                ),
-            )
-            if cursor.rowcount == 0:
-                return None
-        return await self.get_by_key(new.key)
+        rows = await self._db.write_returning(
+            """
+            INSERT INTO complaints (idempotency_key, user_id, chat_id, backend, envelope,
+                order_id, category, language, from_deep_link, state, next_attempt_at,
+                message_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING *
+            """,
+            (
+                new.key,
+                new.user_id,
+                new.chat_id,
+                new.backend,
+                new.envelope.model_dump_json(),
+                entity.orderId,
+                entity.category,
+                new.envelope.languageCode,
+                int(new.from_deep_link),
+                now,
+                new.message_id,
+                now,
+                now,
+            ),
+        )
+        return LedgerEntry.from_row(rows[0]) if rows else None
 
     async def get(self, entry_id: int) -> LedgerEntry | None:
         """The row with this id."""
