@@ -20,6 +20,11 @@ from bot.logging_setup import configure_logging
 logger = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+# A pause after each batch of updates. Updates are handled concurrently, so without it the bot
+# asks Telegram again after nearly every single update; 20 ms lets updates arriving together
+# come in one request: a third less CPU per update under load (bench/), and an idle customer's
+# message still arrives at once through the long poll.
+POLL_INTERVAL_SECONDS = 0.02
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 MISSING_TOKEN_ADVICE = (
     "TELEGRAM_BOT_TOKEN: is not set. Get a token from @BotFather, put "  # noqa: S105
@@ -86,7 +91,9 @@ def run(settings: Settings) -> int:
 
         run_webhook(application, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
     else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        application.run_polling(
+            allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL_SECONDS
+        )
     return 0
 
 
