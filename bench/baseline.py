@@ -52,7 +52,8 @@ async def complaint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def order_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The order ID: checked, kept, then the problem is asked for."""
-    assert update.message is not None and update.message.text is not None
+    assert update.message is not None
+    assert update.message.text is not None
     text = update.message.text.strip()
     if not ORDER_ID_PATTERN.match(text):
         await update.message.reply_text("That does not look like an order ID. Please send it.")
@@ -64,7 +65,8 @@ async def order_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The problem: kept, then the category buttons."""
-    assert update.message is not None and update.message.text is not None
+    assert update.message is not None
+    assert update.message.text is not None
     text = update.message.text.strip()
     if len(text) < 5:
         await update.message.reply_text("Please describe the problem in a few more words.")
@@ -80,7 +82,8 @@ async def problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def category(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """A category button: the summary with Submit and Cancel."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    assert query.data is not None
     await query.answer()
     data = context.user_data
     assert data is not None
@@ -100,7 +103,8 @@ async def category(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Submit: raises the complaint with the backend (inline), then shows its number."""
     query = update.callback_query
-    assert query is not None and query.from_user is not None
+    assert query is not None
+    assert query.from_user is not None
     await query.answer()
     data = context.user_data
     assert data is not None
@@ -197,7 +201,9 @@ def build() -> Application:  # type: ignore[type-arg]
             states={
                 ORDER_ID: [MessageHandler(text, order_id)],
                 PROBLEM: [MessageHandler(text, problem)],
-                CATEGORY: [CallbackQueryHandler(category, pattern="^(" + "|".join(CATEGORIES) + ")$")],
+                CATEGORY: [
+                    CallbackQueryHandler(category, pattern="^(" + "|".join(CATEGORIES) + ")$")
+                ],
                 CONFIRM: [
                     CallbackQueryHandler(submit, pattern="^submit$"),
                     CallbackQueryHandler(cancel, pattern="^cancel$"),

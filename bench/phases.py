@@ -58,10 +58,12 @@ class Percentiles:
 
     @classmethod
     def of(cls, samples: Samples) -> Percentiles:
-        figures = [samples.percentile(p) for p in (50, 90, 99)]
+        p50, p90, p99 = (samples.percentile(p) for p in (50, 90, 99))
         return cls(
-            *(f[0] if f else None for f in figures),
-            bound=tuple(bool(f and f[1]) for f in figures),  # type: ignore[arg-type]
+            p50=p50[0] if p50 else None,
+            p90=p90[0] if p90 else None,
+            p99=p99[0] if p99 else None,
+            bound=(bool(p50 and p50[1]), bool(p90 and p90[1]), bool(p99 and p99[1])),
             count=len(samples),
         )
 
@@ -81,6 +83,7 @@ class PhaseResult:
     failed: int
     step_first_reply: Percentiles
     submit_to_card: Percentiles
+    by_step: dict[str, Percentiles]
     calls: dict[str, int]
     backend_requests: int
 
@@ -176,9 +179,7 @@ async def warm_up(running: Running) -> None:
     """A few complete conversations, so the measured ones find the bot warm."""
     tally = Tally()
     stop = clock() + WARMUP_SECONDS
-    customers = [
-        Customer(running.telegram, WARMUP_IDS + i, tally) for i in range(WARMUP_CUSTOMERS)
-    ]
+    customers = [Customer(running.telegram, WARMUP_IDS + i, tally) for i in range(WARMUP_CUSTOMERS)]
     await _gather(running, [c.run(until=math.inf, stop=stop, conversations=1) for c in customers])
     if tally.conversations_completed < WARMUP_CUSTOMERS:
         raise RuntimeError(
@@ -237,6 +238,7 @@ async def run_load(
             failed=tally.conversations_failed,
             step_first_reply=Percentiles.of(tally.step_first_reply),
             submit_to_card=Percentiles.of(tally.submit_to_card),
+            by_step={name: Percentiles.of(samples) for name, samples in tally.by_step.items()},
             calls=dict(sorted(running.telegram.counts.items())),
             backend_requests=running.backend.requests,
         )

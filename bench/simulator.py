@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class Tally:
     """What the customers of one phase did and saw."""
 
     step_first_reply: Samples = field(default_factory=Samples)
+    by_step: dict[str, Samples] = field(default_factory=lambda: {s: Samples() for s in STEPS})
     submit_to_card: Samples = field(default_factory=Samples)
     updates_sent: int = 0
     updates_answered: int = 0
@@ -118,7 +120,9 @@ class BenchTelegram(LoopbackTelegram):
                 customer.receive(Reply(method, str(params.get("text") or ""), None, now))
             return result
         chat_id = params.get("chat_id")
-        customer = self.customers.get(int(chat_id)) if chat_id is not None else None
+        if chat_id is None:
+            return result
+        customer = self.customers.get(int(chat_id))
         if customer is not None:
             message = None
             if isinstance(result, dict) and "message_id" in result:
@@ -146,6 +150,8 @@ class Customer:
         self.updates = CustomerUpdates(make_user(user_id, f"C{user_id}"))
         self.tally = tally
         self.think_seconds = think_seconds
+        # Human pauses vary: each one is drawn from [0.5, 1.5] x think_seconds (reproducibly).
+        self._rng = random.Random(user_id)
         self.order_id = f"A{user_id}"
         self._want: Callable[[Reply], bool] | None = None
         self._got: asyncio.Future[Reply] | None = None
@@ -166,11 +172,13 @@ class Customer:
         if self._want is not None and self._want(reply):
             self._got.set_result(reply)
 
-    async def step(self, update: dict[str, Any], want: Callable[[Reply], bool], stop: float) -> Reply:
+    async def step(
+        self, name: str, update: dict[str, Any], want: Callable[[Reply], bool], stop: float
+    ) -> Reply:
         """Sends one update and waits for the reply `want` accepts (until `stop`)."""
         self.sent_at = None
         if self.think_seconds > 0:
-            await asyncio.sleep(self.think_seconds)
+            await asyncio.sleep(self.think_seconds * self._rng.uniform(0.5, 1.5))
         if clock() >= stop:
             raise StepTimeout  # the phase is over: nothing sent, nothing to measure
         self._got = asyncio.get_running_loop().create_future()
@@ -184,28 +192,39 @@ class Customer:
             async with asyncio.timeout(max(0.0, stop - sent)):
                 reply = await self._got
         except TimeoutError:
-            if self._first_at is None:
-                self.tally.step_first_reply.censored.append(clock() - sent)
-            else:
-                self.tally.updates_answered += 1
-                self.tally.step_first_reply.add(self._first_at - sent)
+            self._record(name, sent)
             raise StepTimeout from None
         finally:
             self._got = None
-        assert self._first_at is not None
-        self.tally.updates_answered += 1
-        self.tally.step_first_reply.add(self._first_at - sent)
+        self._record(name, sent)
         return reply
+
+    def _record(self, name: str, sent: float) -> None:
+        """The step's latency to the first reply (a lower bound if none came)."""
+        for samples in (self.tally.step_first_reply, self.tally.by_step[name]):
+            if self._first_at is None:
+                samples.censored.append(clock() - sent)
+            else:
+                samples.add(self._first_at - sent)
+        if self._first_at is not None:
+            self.tally.updates_answered += 1
 
     async def converse(self, stop: float) -> None:
         """The whole flow: /complaint, order, problem, Delivery, Submit, and the card."""
         self.forget()
-        await self.step(self.updates.text("/complaint"), is_message, stop)
-        await self.step(self.updates.text(self.order_id), is_message, stop)
-        question = await self.step(self.updates.text(PROBLEM_TEXT), has_button(CATEGORY_LABEL), stop)
-        summary = await self._press(question, CATEGORY_LABEL, has_button(SUBMIT_LABEL), stop)
+        complaint, order, problem = (
+            self.updates.text("/complaint"),
+            self.updates.text(self.order_id),
+            self.updates.text(PROBLEM_TEXT),
+        )
+        await self.step("complaint", complaint, is_message, stop)
+        await self.step("order", order, is_message, stop)
+        question = await self.step("problem", problem, has_button(CATEGORY_LABEL), stop)
+        summary = await self._press(
+            "category", question, CATEGORY_LABEL, has_button(SUBMIT_LABEL), stop
+        )
         try:
-            card = await self._press(summary, SUBMIT_LABEL, is_card, stop)
+            card = await self._press("submit", summary, SUBMIT_LABEL, is_card, stop)
         except StepTimeout:
             if self.sent_at is not None:
                 self.tally.submit_to_card.censored.append(clock() - self.sent_at)
@@ -215,11 +234,12 @@ class Customer:
 
     async def open_partially(self, steps: int, stop: float) -> None:
         """Starts a complaint and answers `steps - 1` questions, leaving it open."""
-        await self.step(self.updates.text("/complaint"), is_message, stop)
+        await self.step("complaint", self.updates.text("/complaint"), is_message, stop)
         if steps >= 2:
-            await self.step(self.updates.text(self.order_id), is_message, stop)
+            await self.step("order", self.updates.text(self.order_id), is_message, stop)
         if steps >= 3:
-            await self.step(self.updates.text(PROBLEM_TEXT), has_button(CATEGORY_LABEL), stop)
+            problem = self.updates.text(PROBLEM_TEXT)
+            await self.step("problem", problem, has_button(CATEGORY_LABEL), stop)
 
     async def run(
         self, *, until: float, stop: float, conversations: int | None, start_delay: float = 0.0
@@ -244,8 +264,8 @@ class Customer:
         self._seen.clear()
 
     async def _press(
-        self, reply: Reply, label: str, want: Callable[[Reply], bool], stop: float
+        self, name: str, reply: Reply, label: str, want: Callable[[Reply], bool], stop: float
     ) -> Reply:
         assert reply.message is not None
         data = reply.message.callback_data(label)
-        return await self.step(self.updates.press(reply.message, data), want, stop)
+        return await self.step(name, self.updates.press(reply.message, data), want, stop)
