@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
+from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
+
+StartBot = Callable[..., Coroutine[Any, Any, BotHarness]]
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +30,19 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
     await harness.start()
     yield harness
     await harness.stop()
+
+
+@pytest.fixture
+async def harness_factory(tmp_path: Path) -> AsyncIterator[StartBot]:
+    """Starts bots on one database with any settings or backend; stops them after the test."""
+    started: list[BotHarness] = []
+
+    async def start(backend: ScriptedBackend | None = None, **overrides: Any) -> BotHarness:
+        harness = BotHarness(make_settings(tmp_path / "bot.sqlite3", **overrides), backend=backend)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        await harness.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,21 +16,6 @@ from bot.cli.complaints import list_complaints
 from bot.storage.ledger import LedgerState
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
-
-
-@pytest.fixture
-async def harness_factory(tmp_path: Path) -> AsyncIterator[object]:
-    started: list[BotHarness] = []
-
-    async def start(backend: ScriptedBackend | None = None, **overrides: object) -> BotHarness:
-        harness = BotHarness(make_settings(tmp_path / "bot.sqlite3", **overrides), backend=backend)
-        await harness.start()
-        started.append(harness)
-        return harness
-
-    yield start
-    for harness in started:
-        await harness.stop()
 
 
 async def _ledger_states(bot: BotHarness) -> list[LedgerState]:

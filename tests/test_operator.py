@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.backends.base import BackendRejected, BackendUnavailable, RejectionReason
 from bot.storage.ledger import LedgerState
+from tests.conftest import StartBot
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.bot_api import ApiCall
-from tests.helpers.driver import BotHarness, make_settings
+from tests.helpers.driver import BotHarness
 
 OPERATORS = -1009876543210
 
-Start = Callable[..., Coroutine[Any, Any, BotHarness]]
+Start = StartBot
 
 
 @pytest.fixture
-async def start_bot(tmp_path: Path) -> AsyncIterator[Start]:
-    started: list[BotHarness] = []
-
-    async def start(backend: ScriptedBackend | None = None, **overrides: Any) -> BotHarness:
-        harness = BotHarness(make_settings(tmp_path / "bot.sqlite3", **overrides), backend=backend)
-        await harness.start()
-        started.append(harness)
-        return harness
-
-    yield start
-    for harness in started:
-        await harness.stop()
+def start_bot(harness_factory: StartBot) -> StartBot:
+    """The shared factory under this module's name."""
+    return harness_factory
 
 
 def operator_posts(bot: BotHarness) -> list[ApiCall]:
