@@ -177,7 +177,9 @@ class OutboxWorker:
     async def _seconds_until_next(self) -> float:
         if len(self._claimed) >= self._max_in_flight:
             return IDLE_POLL_SECONDS  # woken when a slot frees
-        next_at = await self._ledger.next_attempt_at()
+        # The complaints under way are still pending and overdue: counting them would make the
+        # loop spin while their backend calls run.
+        next_at = await self._ledger.next_attempt_at(exclude=set(self._claimed))
         if next_at is None:
             return IDLE_POLL_SECONDS
         return min(IDLE_POLL_SECONDS, max(0.0, next_at - self._clock()))

@@ -319,3 +319,27 @@ async def test_a_slow_backend_shows_submitting_until_the_card_replaces_it(
     backend.gate.set()
     await bot.settle()
     assert "Your complaint is registered" in summary.text  # the same message, edited again
+
+
+async def test_the_worker_rests_while_a_submission_is_under_way(harness_factory) -> None:
+    """A complaint at a slow backend is still pending and overdue; the worker must not keep
+    re-reading the ledger because of it (it used to spin, burning a core)."""
+    backend = ScriptedBackend(gate=asyncio.Event())
+    bot = await harness_factory(backend)
+    ledger = bot.built.services.ledger
+    reads = 0
+    original = ledger.next_attempt_at
+
+    async def counted(**kwargs):
+        nonlocal reads
+        reads += 1
+        return await original(**kwargs)
+
+    ledger.next_attempt_at = counted  # type: ignore[method-assign]
+    await bot.customer().file_complaint()
+    await asyncio.sleep(0.3)  # the backend call hangs meanwhile
+    assert len(backend.calls) == 1
+    assert reads < 10  # a spinning loop reads thousands of times in 0.3 s
+    backend.gate.set()
+    await bot.settle()
+    assert await _ledger_states(bot) == [LedgerState.REGISTERED]

@@ -163,12 +163,16 @@ class Ledger:
         entries = [LedgerEntry.from_row(row) for row in rows if row["id"] not in exclude]
         return entries[:limit]
 
-    async def next_attempt_at(self) -> float | None:
-        """When the earliest pending complaint is due, if any is pending."""
-        row = await self._db.fetch_one(
-            "SELECT MIN(next_attempt_at) FROM complaints WHERE state = 'pending'"
+    async def next_attempt_at(self, *, exclude: set[int]) -> float | None:
+        """When the earliest pending complaint not in `exclude` (those being submitted right
+        now) is due, if there is one."""
+        rows = await self._db.fetch_all(
+            "SELECT id, next_attempt_at FROM complaints WHERE state = 'pending' "
+            "ORDER BY next_attempt_at LIMIT ?",
+            [len(exclude) + 1],
         )
-        return None if row is None or row[0] is None else float(row[0])
+        due = [float(row["next_attempt_at"]) for row in rows if row["id"] not in exclude]
+        return due[0] if due else None
 
     async def save_checkpoint(self, entry_id: int, checkpoint: Mapping[str, str]) -> None:
         """Stores an adapter's progress for this complaint (committed before it returns)."""
