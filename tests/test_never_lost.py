@@ -14,7 +14,12 @@ import respx
 from bot.backends.base import BackendRejected, BackendUnavailable, RejectionReason
 from bot.cli.complaints import list_complaints
 from bot.storage.ledger import LedgerState
-from tests.helpers.backends import ScriptedBackend
+from tests.helpers.backends import (
+    MIDDLEWARE_API,
+    MIDDLEWARE_REGISTERED,
+    MIDDLEWARE_SETTINGS,
+    ScriptedBackend,
+)
 from tests.helpers.driver import BotHarness, make_settings
 
 
@@ -253,9 +258,6 @@ async def test_occ_timeout_after_registering_does_not_create_a_second_appeasemen
     assert "app370003" in card.text
 
 
-MW = "https://middleware.example.com/api/rest/v1/ecom/integrations"
-
-
 async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_key(
     tmp_path: Path,
 ) -> None:
@@ -263,26 +265,14 @@ async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_k
     it is the same complaint, so a server that honours Idempotency-Key files it once."""
     settings = make_settings(
         tmp_path / "bot.sqlite3",
-        complaint_backend="middleware",
-        middleware_base_url="https://middleware.example.com",
-        middleware_token="mw-token-1234",
+        **MIDDLEWARE_SETTINGS,
     )
-    answer = {
-        "response": {
-            "responseType": "container",
-            "responseMessages": [
-                {
-                    "containerResponse": {
-                        "responseText": "Registered complaint Number 12345.",
-                        "attributes": [{"name": "complaintId", "value": "12345"}],
-                    }
-                }
-            ],
-        }
-    }
     with respx.mock(assert_all_called=False) as mock:
-        route = mock.post(f"{MW}/raiseComplaintsAgainstOrder")
-        route.side_effect = [httpx.ReadTimeout("no answer"), httpx.Response(200, json=answer)]
+        route = mock.post(f"{MIDDLEWARE_API}/raiseComplaintsAgainstOrder")
+        route.side_effect = [
+            httpx.ReadTimeout("no answer"),
+            httpx.Response(200, json=MIDDLEWARE_REGISTERED),
+        ]
         async with httpx.AsyncClient() as client:
             bot = BotHarness(settings, http_client=client)
             await bot.start()

@@ -11,6 +11,11 @@ import respx
 
 from bot.backends.base import FINAL_STATUSES
 from bot.cli.desk import set_status
+from tests.helpers.backends import (
+    MIDDLEWARE_API,
+    MIDDLEWARE_REGISTERED,
+    MIDDLEWARE_SETTINGS,
+)
 from tests.helpers.driver import BotHarness, make_settings
 
 POLL = 60.0  # the local desk is polled every minute
@@ -176,29 +181,11 @@ async def test_an_occ_state_change(tmp_path: Path) -> None:
     assert "app370003" in notice and "resolved" in notice
 
 
-MW = "https://middleware.example.com/api/rest/v1/ecom/integrations"
-
-
 async def test_a_middleware_tracking_change(tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path / "bot.sqlite3",
-        complaint_backend="middleware",
-        middleware_base_url="https://middleware.example.com",
-        middleware_token="mw-token-1234",
+        **MIDDLEWARE_SETTINGS,
     )
-    registered = {
-        "response": {
-            "responseType": "container",
-            "responseMessages": [
-                {
-                    "containerResponse": {
-                        "responseText": "Registered complaint Number 12345.",
-                        "attributes": [{"name": "complaintId", "value": "12345"}],
-                    }
-                }
-            ],
-        }
-    }
     tracking = {
         "response": {
             "responseType": "text",
@@ -208,8 +195,10 @@ async def test_a_middleware_tracking_change(tmp_path: Path) -> None:
         }
     }
     with respx.mock(assert_all_called=False) as mock:
-        mock.post(f"{MW}/raiseComplaintsAgainstOrder").respond(json=registered)
-        mock.post(f"{MW}/getComplaintsTrackingDetails").respond(json=tracking)
+        mock.post(f"{MIDDLEWARE_API}/raiseComplaintsAgainstOrder").respond(
+            json=MIDDLEWARE_REGISTERED
+        )
+        mock.post(f"{MIDDLEWARE_API}/getComplaintsTrackingDetails").respond(json=tracking)
         async with httpx.AsyncClient() as client:
             bot = BotHarness(settings, http_client=client)
             await bot.start()

@@ -46,3 +46,26 @@ class ScriptedBackend(ComplaintBackend):
 
     async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
         return ComplaintStatus(code=StatusCode.RECEIVED, text="received")
+
+
+MIDDLEWARE_HOST = "https://middleware.example.com"
+MIDDLEWARE_API = f"{MIDDLEWARE_HOST}/api/rest/v1/ecom/integrations"
+MIDDLEWARE_SETTINGS = {
+    "complaint_backend": "middleware",
+    "middleware_base_url": MIDDLEWARE_HOST,
+    "middleware_token": "mw-token-1234",
+}
+# The middleware's answer registering complaint 12345 (the seed 000 container shape).
+MIDDLEWARE_REGISTERED = {
+    "response": {
+        "responseType": "container",
+        "responseMessages": [
+            {
+                "containerResponse": {
+                    "responseText": "Registered complaint Number 12345.",
+                    "attributes": [{"name": "complaintId", "value": "12345"}],
+                }
+            }
+        ],
+    }
+}

@@ -11,7 +11,6 @@ A test reads like a conversation::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,8 +267,3 @@ class Customer:
         await self.send(problem)
         await self.press(category)
         return await self.press("Submit")
-
-
-def iter_texts(calls: list[ApiCall]) -> Iterator[str]:
-    """The texts of a list of calls."""
-    return (call.text for call in calls)

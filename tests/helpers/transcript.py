@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -330,6 +330,3 @@ def _backend_step(kind: str, value: Any, http: ScriptedHttp | None, where: str) 
             raise TranscriptFailure(
                 f"{where}: the request was {json.dumps(actual, ensure_ascii=False)}"
             )
-
-
-Waiter = Callable[[], Awaitable[None]]
