@@ -1,7 +1,10 @@
 """This module contains the rendering of replies: summaries, result cards, lists and statuses.
 
-Every value that came from a customer or a backend is escaped (by Messages or `escape`) and
-cut to fit Telegram's limits: 4096 characters a message, 1024 a caption.
+Every value that came from a customer or a backend is escaped (by Messages or `escape`), and
+every reply is built within Telegram's limits by construction: 4,096 visible characters a
+message and 1,024 a caption, counted after the markup as Telegram counts them. Texts are cut
+as text, never inside the markup, and a long list is summarised ("…and 74 more") with the
+complaint number always kept.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from bot.backends.base import ComplaintStatus, Receipt, StatusCode
 from bot.conversation.draft import Draft
 from bot.i18n import Markup, Messages, escape
 from bot.storage.ledger import LedgerEntry, LedgerState
+from bot.telegram_html import CAPTION_LIMIT, MESSAGE_LIMIT, fit, shorten, visible_length
 
-MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
+__all__ = ["CAPTION_LIMIT", "MESSAGE_LIMIT", "Reply", "fit", "shorten"]
+
 # Room left for the fixed parts of a card when a backend's text is added to it.
 BACKEND_TEXT_LIMIT = 1500
+PARAGRAPH = "\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +38,6 @@ class Reply:
     keyboard: InlineKeyboardMarkup | None = None
     photo_url: str = ""
     photo_caption: str = ""
-
-
-def shorten(text: str, limit: int) -> str:
-    """The text cut to `limit` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def category_label(t: Messages, categories: Mapping[str, str], code: str) -> str:
@@ -60,15 +60,18 @@ def summary(t: Messages, draft: Draft, categories: Mapping[str, str]) -> str:
 def registered_card(
     t: Messages, entry: LedgerEntry, receipt: Receipt, categories: Mapping[str, str]
 ) -> Reply:
-    """The card after a complaint is registered: number, order, category, the backend's words."""
-    lines = [
-        t(
-            "result.registered",
-            number=receipt.number,
-            order_id=entry.order_id,
-            category=category_label(t, categories, entry.category),
-        )
-    ]
+    """The card after a complaint is registered: number, order, category, the backend's words.
+
+    The first paragraph (with the number) is always shown; the backend's parts follow as long as
+    they fit, and what does not fit is counted ("…and 74 more"), in the text and the caption.
+    """
+    head = t(
+        "result.registered",
+        number=receipt.number,
+        order_id=entry.order_id,
+        category=category_label(t, categories, entry.category),
+    )
+    lines: list[str] = []
     if receipt.text:
         lines.append(escape(shorten(receipt.text, BACKEND_TEXT_LIMIT)))
     # Already on the card (number, order, category), or a raw state the card need not show.
@@ -87,15 +90,32 @@ def registered_card(
             lines.append(f'<a href="{html.escape(media.url, quote=True)}">{described}</a>')
         else:
             lines.append(described)
-    text = shorten("\n\n".join(lines), MESSAGE_LIMIT)
     picture = next((card for card in receipt.cards if card.image_url), None)
     photo = (
         picture.image_url
         if picture
         else next((m.url for m in receipt.media if _is_image(m.media_type)), "")
     )
-    caption = text if len(text) <= CAPTION_LIMIT else lines[0]
+    text = paragraphs_within(t, head, lines, MESSAGE_LIMIT)
+    caption = paragraphs_within(t, head, lines, CAPTION_LIMIT) if photo else ""
     return Reply(text, photo_url=photo, photo_caption=caption)
+
+
+def paragraphs_within(t: Messages, head: str, extras: list[str], limit: int) -> str:
+    """`head` and as many of `extras` as fit in `limit` visible characters, in order; the rest
+    is counted in a last line ("…and 3 more"). Each paragraph is HTML that Telegram parses."""
+    kept, used = [head], visible_length(head)
+    for index, extra in enumerate(extras):
+        size = len(PARAGRAPH) + visible_length(extra)
+        later = len(extras) - index - 1
+        # Keep room for the "…and N more" line, should a later paragraph not fit.
+        room = len(PARAGRAPH) + visible_length(t("result.more", count=later)) if later else 0
+        if used + size + room > limit:
+            kept.append(t("result.more", count=len(extras) - index))
+            break
+        kept.append(extra)
+        used += size
+    return fit(PARAGRAPH.join(kept), limit)
 
 
 def _card_lines(title: str, subtitle: str, text: str) -> list[str]:
@@ -142,7 +162,7 @@ def complaint_list(t: Messages, entries: list[LedgerEntry], categories: Mapping[
                 status=entry_status(t, entry),
             )
         )
-    return shorten("\n".join(lines), MESSAGE_LIMIT)
+    return fit("\n".join(lines), MESSAGE_LIMIT)
 
 
 def status_reply(t: Messages, entry: LedgerEntry, status: ComplaintStatus) -> str:

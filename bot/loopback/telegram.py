@@ -1,7 +1,10 @@
 """This module contains LoopbackTelegram: the part of Telegram the bot uses, kept in memory.
 
 The console and the tests talk to the bot through it: they play the customer (updates in), and
-it answers the bot's Bot API calls as Telegram would (messages out, recorded in order).
+it answers the bot's Bot API calls as Telegram would (messages out, recorded in order). It is
+as strict as Telegram: HTML that does not parse under Telegram's rules, texts over 4,096 and
+captions over 1,024 visible characters, callback data over 64 bytes, and answers to button
+presses older than 15 seconds are refused with Telegram's own error texts.
 """
 
 from __future__ import annotations
@@ -13,9 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.telegram_html import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    TelegramHtmlError,
+    plain_text,
+    utf16_length,
+)
+
 BOT_ID = 7000001
 BOT_USERNAME = "order_complaints_test_bot"
 BOT_FIRST_NAME = "Order complaints"
+# Telegram accepts an answer to a button press for about this long.
+QUERY_ANSWER_SECONDS = 15.0
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_TOAST_CHARACTERS = 200
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 class BotApiError(Exception):
@@ -79,8 +95,11 @@ class ApiCall:
 class LoopbackTelegram:
     """Answers the Bot API methods the bot uses; makes updates for the customer's side."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.calls: list[ApiCall] = []
+        # Button presses not yet answered, with when they were made.
+        self.open_queries: dict[str, float] = {}
         self.messages: dict[tuple[int, int], ChatMessage] = {}
         self.listeners: list[Callable[[ApiCall], None]] = []
         self._message_ids = itertools.count(1000)
@@ -102,6 +121,7 @@ class LoopbackTelegram:
         if failures:
             code, description = failures.pop(0)
             raise BotApiError(code, description)
+        check_request(method, params)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise BotApiError(404, f"Not Found: method {method} is not in the loopback Bot API")
@@ -138,9 +158,16 @@ class LoopbackTelegram:
     def deliver(self, update: dict[str, Any]) -> dict[str, Any]:
         """Numbers an update and queues it for getUpdates; returns it."""
         update = {"update_id": next(self._update_ids), **update}
+        self.pressed(update)
         self._pending.append(update)
         self._arrived.set()
         return update
+
+    def pressed(self, update: dict[str, Any], at: float | None = None) -> None:
+        """Notes a button press in `update` (if it is one) as made at `at` (default: now)."""
+        query = update.get("callback_query")
+        if isinstance(query, dict):
+            self.open_queries[str(query["id"])] = self.clock() if at is None else at
 
     def chat_messages(self, chat_id: int) -> list[ChatMessage]:
         """The bot's messages in a chat as they look now, oldest first (deleted left out)."""
@@ -183,6 +210,11 @@ class LoopbackTelegram:
         return True
 
     def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        pressed_at = self.open_queries.pop(str(params.get("callback_query_id")), None)
+        if pressed_at is None or self.clock() - pressed_at > QUERY_ANSWER_SECONDS:
+            raise BotApiError(400, QUERY_TOO_OLD)
+        if len(str(params.get("text") or "")) > MAX_TOAST_CHARACTERS:
+            raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
 
     def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
@@ -228,6 +260,35 @@ class LoopbackTelegram:
         if message.keyboard:
             result["reply_markup"] = {"inline_keyboard": message.keyboard}
         return result
+
+
+def check_request(method: str, params: dict[str, Any]) -> None:
+    """Refuses, as Telegram does, markup it cannot parse, over-long texts and button data."""
+    html = params.get("parse_mode") == "HTML"
+    if method in ("sendMessage", "editMessageText"):
+        text = _visible(str(params.get("text") or ""), html)
+        if not text.strip():
+            raise BotApiError(400, "Bad Request: message text is empty")
+        if utf16_length(text.strip()) > MESSAGE_LIMIT:
+            raise BotApiError(400, "Bad Request: message is too long")
+    if "caption" in params:
+        caption = _visible(str(params.get("caption") or ""), html)
+        if utf16_length(caption.strip()) > CAPTION_LIMIT:
+            raise BotApiError(400, "Bad Request: message caption is too long")
+    for row in keyboard_of(params):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA_BYTES:
+                raise BotApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+def _visible(text: str, html: bool) -> str:
+    if not html:
+        return text
+    try:
+        return plain_text(text)
+    except TelegramHtmlError as err:
+        raise BotApiError(400, f"Bad Request: can't parse entities: {err}") from err
 
 
 def keyboard_of(params: dict[str, Any]) -> list[list[dict[str, Any]]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.backends.base import Card, Media, Receipt
 from bot.complaint import Customer, build_envelope
 from bot.conversation.render import CAPTION_LIMIT, MESSAGE_LIMIT, registered_card
 from bot.i18n import Translator
 from bot.storage.ledger import LedgerEntry, LedgerState
+from bot.telegram_html import plain_text, utf16_length
 
 CATEGORIES = {"product-related": "Product-related"}
 
@@ -81,5 +84,25 @@ def test_backend_text_is_escaped_and_cut_to_telegram_limits() -> None:
     assert "&lt;script&gt;" in card.text and "<script>" not in card.text
     assert "<b>Technician:</b> &lt;b&gt;Jo&lt;/b&gt;" in card.text
     assert card.text.count("12345") == 1  # the number once, not again as an attribute
-    assert len(card.text) <= MESSAGE_LIMIT
-    assert len(card.photo_caption) <= CAPTION_LIMIT
+    assert utf16_length(plain_text(card.text)) <= MESSAGE_LIMIT
+    assert utf16_length(plain_text(card.photo_caption)) <= CAPTION_LIMIT
+
+
+def test_a_long_answer_is_summarised_with_the_number_kept_and_the_markup_whole() -> None:
+    attributes = tuple((f"Item {n}", "A kettle with a long description " * 4) for n in range(80))
+    receipt = Receipt(
+        number="12345",
+        reference="12345",
+        text="Registered.",
+        attributes=(("complaintId", "12345"), *attributes),
+        cards=(Card(title="Pickup", image_url="https://cdn.example.com/p.png"),),
+    )
+    card = _card(receipt)
+    for markup, limit in ((card.text, MESSAGE_LIMIT), (card.photo_caption, CAPTION_LIMIT)):
+        visible = plain_text(markup)  # raises where Telegram would refuse the markup
+        assert "Complaint number: 12345" in visible
+        assert utf16_length(visible) <= limit
+        assert re.search(r"…and \d+ more", visible)
+    shown = plain_text(card.text).count("Item ")
+    assert 10 < shown < 80
+    assert f"…and {80 - shown + 1} more" in plain_text(card.text)  # the items and the card title

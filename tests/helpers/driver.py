@@ -118,8 +118,8 @@ class BotHarness:
         telegram: LoopbackTelegram | None = None,
     ) -> None:
         self.settings = settings
-        self.api = FakeBotApi(telegram)
         self.clock = clock or FakeClock()
+        self.api = FakeBotApi(telegram or LoopbackTelegram(clock=self.clock))
         self.backend = backend
         self.http_client = http_client or offline_http_client()
         self.errors: list[BaseException] = []
@@ -175,13 +175,25 @@ class BotHarness:
         return Customer(self, make_user(user_id, first_name, **fields))
 
     async def feed(
-        self, payload: dict[str, Any], chat_id: int, *, expect_error: bool = False
+        self,
+        payload: dict[str, Any],
+        chat_id: int,
+        *,
+        expect_error: bool = False,
+        update_id: int | None = None,
+        pressed_at: float | None = None,
     ) -> Turn:
-        """Processes one update through the update processor; returns what the bot did."""
+        """Processes one update through the update processor; returns what the bot did.
+
+        `update_id` repeats an earlier update (a redelivery); `pressed_at` dates a button press
+        (Telegram refuses to answer one older than 15 seconds).
+        """
         before = len(self.api.calls)
         errors_before = len(self.errors)
         app = self.built.application
-        update = Update.de_json({"update_id": next(self._update_ids), **payload}, app.bot)
+        number = update_id if update_id is not None else next(self._update_ids)
+        self.api.telegram.pressed(payload, at=pressed_at)
+        update = Update.de_json({"update_id": number, **payload}, app.bot)
         await app.update_processor.process_update(update, app.process_update(update))
         new_errors = self.errors[errors_before:]
         if new_errors and not expect_error:
