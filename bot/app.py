@@ -28,20 +28,27 @@ from bot.backends.local import LocalDeskBackend
 from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
 from bot.config import ConfigError, Settings
 from bot.conversation.commands import CustomerCommands
-from bot.conversation.delivery import ResultDelivery
 from bot.conversation.flow import ComplaintFlow, chat_id_of
 from bot.conversation.handlers import MENU_COMMANDS, register_handlers
 from bot.conversation.preferences import PreferenceCommands
+from bot.conversation.presses import answer_press
 from bot.i18n import Translator
-from bot.operator import OperatorChat
-from bot.operator_desk import OperatorDeskButtons
-from bot.outbox import OutboxWorker, RetryPolicy
+from bot.operators.chat import OperatorChat
+from bot.operators.desk import DeskChanges
+from bot.operators.desk_buttons import OperatorDeskButtons
 from bot.services import BotApplication, Services
-from bot.status_poller import StatusPoller
 from bot.storage.conversations import ConversationStore
 from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
+from bot.storage.deliveries import Delivery, DeliveryStore
+from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.workers.announcements import Announcements
+from bot.workers.backoff import RetryPolicy
+from bot.workers.claims import instance_name
+from bot.workers.delivery import DELIVERY_RETRY, DeliveryWorker
+from bot.workers.outbox import OutboxWorker
+from bot.workers.status_poller import StatusPoller
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +114,6 @@ def build_application(
         warnings.simplefilter("ignore", PTBUserWarning)
         application = builder.build()
 
-    delivery = ResultDelivery(application.bot, translator, locks, settings.complaint_categories)
     desk = backend if isinstance(backend, LocalDeskBackend) else None
     operator = (
         OperatorChat(
@@ -120,21 +126,42 @@ def build_application(
         if settings.operator_chat_id is not None
         else None
     )
+    preferences = CustomerPreferences(database)
+    announcements = Announcements(translator, settings.complaint_categories, preferences, operator)
+    deliveries = DeliveryStore(database)
+    give_up_seconds = settings.submit_give_up_hours * 3600
+
+    async def tell_operators(delivery: Delivery, reason: str) -> None:
+        await worker.owe(owed=announcements.undelivered(delivery, reason))
+
+    worker = DeliveryWorker(
+        deliveries,
+        application.bot,
+        locks,
+        clock=clock,
+        holder=instance_name(),
+        policy=RetryPolicy(
+            base_seconds=DELIVERY_RETRY.base_seconds,
+            max_seconds=DELIVERY_RETRY.max_seconds,
+            give_up_seconds=give_up_seconds,
+        ),
+        on_given_up=tell_operators,
+    )
     ledger = Ledger(database)
+    leases = Leases(database)
     outbox = OutboxWorker(
         ledger,
         backend,
-        delivery,
+        worker,
+        announcements,
         RetryPolicy(
             base_seconds=settings.submit_retry_base_seconds,
             max_seconds=settings.submit_retry_max_seconds,
-            give_up_seconds=settings.submit_give_up_hours * 3600,
+            give_up_seconds=give_up_seconds,
         ),
         clock=clock,
         max_in_flight=settings.submit_max_in_flight,
-        operator=operator,
     )
-    preferences = CustomerPreferences(database)
     services = Services(
         settings=settings,
         database=database,
@@ -143,16 +170,18 @@ def build_application(
         ledger=ledger,
         backend=backend,
         outbox=outbox,
+        delivery=worker,
+        leases=leases,
         locks=locks,
         preferences=preferences,
         clock=clock,
     )
     poller = StatusPoller(
         ledger=ledger,
+        leases=leases,
         backend=backend,
-        preferences=preferences,
-        translator=translator,
-        bot=application.bot,
+        announcements=announcements,
+        delivery=worker,
         interval_seconds=_poll_interval(settings),
         clock=clock,
     )
@@ -160,7 +189,16 @@ def build_application(
     commands = CustomerCommands(services, flow)
     operator_desk = (
         OperatorDeskButtons(
-            operator_chat_id=operator.chat_id, desk=desk, poller=poller, translator=translator
+            operator_chat_id=operator.chat_id,
+            changes=DeskChanges(
+                desk=desk,
+                ledger=ledger,
+                announcements=announcements,
+                deliveries=deliveries,
+                delivery=worker,
+                clock=clock,
+            ),
+            translator=translator,
         )
         if operator is not None and desk is not None
         else None
@@ -175,8 +213,10 @@ def build_application(
 
     async def post_init(app: BotApplication) -> None:
         await database.open()
+        await _check_pending_backends(ledger, backend.name)
         await preferences.load()
         await backend.initialize()
+        await worker.start()
         await outbox.start()
         sweep = min(IDLE_SWEEP_SECONDS, settings.conversation_timeout_seconds / 2)
         if app.job_queue is not None:
@@ -187,6 +227,7 @@ def build_application(
 
     async def post_stop(app: BotApplication) -> None:
         await outbox.stop()
+        await worker.stop()
 
     async def post_shutdown(app: BotApplication) -> None:
         await backend.shutdown()
@@ -198,6 +239,21 @@ def build_application(
     application.post_stop = post_stop
     application.post_shutdown = post_shutdown
     return BuiltBot(application, services, flow, commands, poller)
+
+
+async def _check_pending_backends(ledger: Ledger, backend: str) -> None:
+    """Refuses to start while complaints wait for another backend than the configured one:
+    they would be filed where the ledger does not say, or never."""
+    waiting = {
+        name: n for name, n in (await ledger.pending_by_backend()).items() if name != backend
+    }
+    if waiting:
+        where = ", ".join(f"{n} on {name}" for name, n in sorted(waiting.items()))
+        raise ConfigError(
+            f"COMPLAINT_BACKEND: complaints still wait for another backend ({where}); start "
+            f"with that COMPLAINT_BACKEND until they are registered, or move them with "
+            f"`python -m bot complaints --move-pending-to {backend}`"
+        )
 
 
 def _poll_interval(settings: Settings) -> float:
@@ -268,7 +324,7 @@ async def _apologise(
     user = update.effective_user
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer()
+            await answer_press(update.callback_query)
         except TelegramError as err:
             logger.debug(
                 "Could not answer the button press of update %s: %s", update.update_id, err

@@ -21,29 +21,43 @@ MAX_CONCURRENT_UPDATES = 1024
 
 
 class _Slot:
-    __slots__ = ("lock", "users")
+    __slots__ = ("lock", "owner", "users")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
+        self.owner: asyncio.Task[Any] | None = None
         self.users = 0
 
 
 class CustomerLocks:
-    """One lock per customer, created on first use and dropped when nobody holds or awaits it."""
+    """One lock per customer, created on first use and dropped when nobody holds or awaits it.
+
+    A task that holds a customer's lock may take it again (an operator who files a complaint
+    and then moves it with a desk button: the button's handler holds their lock, and the
+    message it owes them takes it too).
+    """
 
     def __init__(self) -> None:
         self._slots: dict[int, _Slot] = {}
 
     @asynccontextmanager
     async def hold(self, customer_id: int) -> AsyncIterator[None]:
-        """Runs the block while no other block of the same customer runs."""
+        """Runs the block while no other task runs a block of the same customer."""
         slot = self._slots.get(customer_id)
+        task = asyncio.current_task()
+        if slot is not None and task is not None and slot.owner is task:
+            yield
+            return
         if slot is None:
             slot = self._slots[customer_id] = _Slot()
         slot.users += 1
         try:
             async with slot.lock:
-                yield
+                slot.owner = task
+                try:
+                    yield
+                finally:
+                    slot.owner = None
         finally:
             slot.users -= 1
             if slot.users == 0:

@@ -14,11 +14,13 @@ from bot.complaint import Customer
 from bot.concurrency import CustomerLocks
 from bot.config import Settings
 from bot.i18n import Messages, Translator, language_tag
-from bot.outbox import OutboxWorker
 from bot.storage.conversations import ConversationStore
 from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
+from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.workers.delivery import DeliveryWorker
+from bot.workers.outbox import OutboxWorker
 
 BotApplication: TypeAlias = Application[
     ExtBot[None],
@@ -41,6 +43,8 @@ class Services:
     ledger: Ledger
     backend: ComplaintBackend
     outbox: OutboxWorker
+    delivery: DeliveryWorker
+    leases: Leases
     locks: CustomerLocks
     preferences: CustomerPreferences
     clock: Callable[[], float]

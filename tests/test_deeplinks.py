@@ -90,7 +90,8 @@ async def test_a_link_starts_the_complaint_at_the_problem(bot: BotHarness) -> No
     await bot.settle()
     assert "Your complaint is registered" in ada.messages()[-1].text
     (entry,) = await bot.built.services.ledger.in_state(LedgerState.REGISTERED)
-    assert entry.from_deep_link and entry.order_id == "ORD-111"
+    # The order is no longer the one the shop's signed link vouched for.
+    assert not entry.from_deep_link and entry.order_id == "ORD-111"
 
 
 async def test_a_tampered_link_is_a_plain_start_with_one_sentence(bot: BotHarness) -> None:
@@ -142,3 +143,19 @@ def test_python_m_bot_link_prints_the_url(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "can only use" in refused.stderr
+
+
+async def test_the_ledger_keeps_the_link_mark_only_while_the_order_is_the_linked_one(
+    bot: BotHarness,
+) -> None:
+    ada = bot.customer("Ada")
+    await ada.send(f"/start {make_payload('ORD-748596', SECRET)}")
+    await ada.send("The lamp flickers constantly.")
+    await ada.press("Delivery")
+    await ada.press("Edit")
+    await ada.press("Order ID")
+    await ada.send("ORD-748596")  # re-typed, the same order
+    await ada.press("Submit")
+    await bot.settle()
+    (entry,) = await bot.built.services.ledger.in_state(LedgerState.REGISTERED)
+    assert entry.from_deep_link and entry.order_id == "ORD-748596"

@@ -235,9 +235,11 @@ TEXT_POSITIONS: dict[str, tuple[int, ...]] = {
     "reply_text": (0,),
     "edit_message_text": (0,),
     "answer": (0,),
+    "answer_press": (1,),
     "send_photo": (1, 2),
     "edit_message_caption": (0, 3),
     "Reply": (0, 3),
+    "OutgoingMessage": (),  # messages owed, written for the delivery worker (text=, caption=)
 }
 TEXT_KEYWORDS = frozenset({"text", "caption", "photo_caption"})
 _MARKUP = re.compile(r"<[^<>]*>|&#?\w+;")
@@ -312,6 +314,8 @@ def customer_facing_modules() -> Iterator[tuple[str, str]]:
         'async def f(chat):\n    await chat.send_message("Hello there")\n',
         'async def f(message):\n    await message.reply_text("<b>Thanks!</b>")\n',
         'async def f(query):\n    await query.answer(text="Done")\n',
+        'async def f(query):\n    await answer_press(query, "Done")\n',
+        'def f():\n    return OutgoingMessage(text="Your complaint is saved")\n',
         'async def f(query, name):\n    await query.edit_message_text("Hi " + name)\n',
         'async def f(bot, url):\n    await bot.send_photo(1, url, caption="A photo")\n',
         'async def f(bot, url):\n    await bot.send_photo(1, url, "A photo")\n',
@@ -394,6 +398,10 @@ def toast_keys() -> frozenset[str]:
     keys: set[str] = set()
     for _, source in customer_facing_modules():
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Call) and _call_name(node) == "answer" and node.args:
-                keys.update(key for key, _ in _catalogue_keys_in(ast.unparse(node.args[0])))
+            if not isinstance(node, ast.Call) or _call_name(node) not in ("answer", "answer_press"):
+                continue
+            position = 0 if _call_name(node) == "answer" else 1
+            if len(node.args) > position:
+                text = ast.unparse(node.args[position])
+                keys.update(key for key, _ in _catalogue_keys_in(text))
     return frozenset(keys)

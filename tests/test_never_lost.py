@@ -289,7 +289,7 @@ async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_k
 async def test_a_slow_backend_shows_submitting_until_the_card_replaces_it(
     harness_factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.outbox.ACKNOWLEDGE_AFTER_SECONDS", 0.05)
+    monkeypatch.setattr("bot.workers.outbox.ACKNOWLEDGE_AFTER_SECONDS", 0.05)
     backend = ScriptedBackend(gate=asyncio.Event())
     bot = await harness_factory(backend)
     ada = bot.customer()

@@ -9,12 +9,13 @@ import httpx
 import pytest
 import respx
 
-from bot.backends.base import FINAL_STATUSES
+from bot.backends.base import FINAL_STATUSES, ComplaintStatus, StatusCode
 from bot.cli.desk import set_status
 from tests.helpers.backends import (
     MIDDLEWARE_API,
     MIDDLEWARE_REGISTERED,
     MIDDLEWARE_SETTINGS,
+    ScriptedBackend,
 )
 from tests.helpers.driver import BotHarness, make_settings
 
@@ -34,8 +35,10 @@ def _notices(bot: BotHarness, chat_id: int) -> list[str]:
 
 
 async def _poll(bot: BotHarness) -> None:
+    """A round of the poller, and the messages owed going out (the desk CLI owes them)."""
     bot.clock.advance(POLL)
     await bot.built.poller.poll()
+    await bot.settle()
 
 
 async def test_a_desk_status_change_reaches_the_customer_once(bot: BotHarness) -> None:
@@ -87,14 +90,30 @@ async def test_notifications_can_be_turned_off_and_on(bot: BotHarness) -> None:
     assert len(_notices(bot, ada.id)) == 1
 
 
-async def test_a_status_seen_with_status_is_not_announced_again(bot: BotHarness) -> None:
+async def test_a_status_seen_with_status_is_not_announced_again(harness_factory) -> None:
+    backend = ScriptedBackend(name="middleware")
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    await ada.file_complaint()
+    await bot.settle()
+    backend.statuses["500001"] = ComplaintStatus(code=StatusCode.IN_PROGRESS, text="open")
+    assert "being handled" in (await ada.send("/status 500001")).text
+    bot.clock.advance(31 * 60)
+    await bot.built.poller.poll()
+    await bot.settle()
+    assert _notices(bot, ada.id) == []
+
+
+async def test_a_desk_change_is_told_at_once_and_not_again_by_the_poller(bot: BotHarness) -> None:
     ada = bot.customer()
     await ada.file_complaint()
     await bot.settle()
     await set_status(bot.settings, "100001", "in_progress")
+    await bot.settle()  # the running bot's delivery worker sends what the CLI owes
+    assert len(_notices(bot, ada.id)) == 1
     assert "being handled" in (await ada.send("/status 100001")).text
     await _poll(bot)
-    assert _notices(bot, ada.id) == []
+    assert len(_notices(bot, ada.id)) == 1
 
 
 async def test_the_desk_cli_refuses_an_unknown_number(bot: BotHarness) -> None:

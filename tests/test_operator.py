@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from bot.backends.base import BackendRejected, BackendUnavailable, RejectionReason
+from bot.storage.deliveries import DeliveryState, DeliveryStore
 from bot.storage.ledger import LedgerState
 from tests.conftest import StartBot
 from tests.helpers.backends import ScriptedBackend
@@ -99,9 +100,12 @@ async def test_a_post_that_fails_is_logged_and_the_complaint_stays_registered(
     assert "Your complaint is registered" in ada.messages()[-1].text
     rows = await bot.built.services.ledger.in_state(*LedgerState)
     assert [row.state for row in rows] == [LedgerState.REGISTERED]
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("operator chat" in r.getMessage() for r in warnings)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("operator-registered" in m and "hat not found" in m for m in errors)
     assert bot.errors == []
+    store = DeliveryStore(bot.built.services.database)
+    undelivered = await store.in_state(DeliveryState.GIVEN_UP)
+    assert [d.kind for d in undelivered] == ["operator-registered"]
 
 
 async def test_without_an_operator_chat_nothing_is_posted(start_bot: Start) -> None:

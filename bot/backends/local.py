@@ -15,7 +15,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.complaint import ComplaintEnvelope
-from bot.storage.database import Database
+from bot.storage.database import Database, Statement
 
 
 class LocalDeskBackend(ComplaintBackend):
@@ -79,14 +79,21 @@ class LocalDeskBackend(ComplaintBackend):
             code=desk_status(row["status"]), text=row["status"], detail=row["note"]
         )
 
-    async def set_status(self, number: str, status: StatusCode, note: str | None = None) -> bool:
-        """An operator moves a complaint on (with a note for the customer); False if unknown."""
-        changed = await self._db.execute(
-            "UPDATE desk_complaints SET status = ?, note = COALESCE(?, note), updated_at = ? "
-            "WHERE number = ?",
-            [str(status), note, self._clock(), number],
+    async def note_of(self, number: str) -> str | None:
+        """The operator's current note on a complaint; None when there is no such complaint."""
+        row = await self._db.fetch_one(
+            "SELECT note FROM desk_complaints WHERE number = ?", [number]
         )
-        return changed > 0
+        return str(row["note"]) if row is not None else None
+
+    def status_change(self, number: str, status: StatusCode, note: str) -> Statement:
+        """The guarded statement moving a complaint on (it matches nothing for an unknown one)."""
+        return Statement(
+            "UPDATE desk_complaints SET status = ?, note = ?, updated_at = ? WHERE number = ? "
+            "RETURNING number",
+            (str(status), note, self._clock(), number),
+            required=True,
+        )
 
     async def probe(self) -> str:
         """The desk lives in the database: counting its complaints proves it is readable."""

@@ -3,29 +3,55 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 
 from bot.backends.base import StatusCode
 from bot.backends.local import LocalDeskBackend
 from bot.config import Settings
+from bot.i18n import Translator
+from bot.operators.desk import DeskChanges
+from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
+from bot.storage.deliveries import DeliveryStore
+from bot.storage.ledger import Ledger
+from bot.workers.announcements import Announcements
 
 DESK_STATUSES = [code.value for code in StatusCode if code is not StatusCode.UNKNOWN]
 
 
 async def set_status(settings: Settings, number: str, status: str, note: str | None = None) -> int:
-    """Changes a desk complaint's status (and note); the bot tells the customer on its next poll."""
+    """Changes a desk complaint's status (and note), and owes the customer the message; the
+    running bot sends it within seconds."""
     database = Database(settings.database_path)
     await database.open()
     try:
-        changed = await LocalDeskBackend(database).set_status(number, StatusCode(status), note)
+        preferences = CustomerPreferences(database)
+        await preferences.load()
+        announcements = Announcements(
+            Translator(settings.default_language),
+            settings.complaint_categories,
+            preferences,
+            operator=None,
+        )
+        changes = DeskChanges(
+            desk=LocalDeskBackend(database),
+            ledger=Ledger(database),
+            announcements=announcements,
+            deliveries=DeliveryStore(database),
+            delivery=None,
+            clock=time.time,
+        )
+        changed = await changes.set_status(number, StatusCode(status), note)
     finally:
         await database.close()
     if not changed:
         print(f"No desk complaint {number}.", file=sys.stderr)
         return 1
-    minutes = min(settings.status_poll_minutes, 1.0)
-    print(f"Complaint {number} is now {status}; the customer is told within {minutes:g} minute(s).")
+    print(
+        f"Complaint {number} is now {status}. The customer gets the message within a few "
+        "seconds while the bot runs (or as soon as it starts)."
+    )
     return 0
 
 

@@ -16,11 +16,13 @@ from bot.conversation import render
 from bot.conversation.callbacks import Action, decode
 from bot.conversation.flow import ComplaintFlow, send, user_of
 from bot.conversation.keyboards import result_keyboard, start_keyboard
+from bot.conversation.presses import answer_press
 from bot.conversation.render import Reply
 from bot.deeplinks import verify_payload
 from bot.i18n import Messages
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState
+from bot.workers.status_poller import changed
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ class CustomerCommands:
         t = self.s.messages(query.from_user)
         press = decode(query.data)
         if press is None:
-            await query.answer(t("unexpected.stale_button"))
+            await answer_press(query, t("unexpected.stale_button"))
             await self.flow.repeat_question(update, t("unexpected.stale_button"))
             return
         if press.action is Action.NEW:
@@ -109,10 +111,10 @@ class CustomerCommands:
         assert query is not None
         entry = await self.s.ledger.get(ledger_id)
         if entry is None or entry.user_id != query.from_user.id:
-            await query.answer(t("unexpected.stale_button"))
+            await answer_press(query, t("unexpected.stale_button"))
             await self.flow.repeat_question(update, t("unexpected.stale_button"))
             return
-        await query.answer()
+        await answer_press(query)
         await send(update, Reply(await self._describe(t, entry), result_keyboard(t, entry.id)))
 
     async def _describe(self, t: Messages, entry: LedgerEntry) -> str:
@@ -132,10 +134,9 @@ class CustomerCommands:
             logger.warning("Status of complaint %s unavailable: %s", entry.id, err.detail)
             word = render.entry_status(t, entry)
             return t("status.unavailable", number=number, status=word)
-        # The customer sees this status now, so the poller will not announce it again.
-        await self.s.ledger.set_status(
-            entry.id, status.code, status.text, status.detail, now=self.s.clock()
-        )
+        if changed(entry, status):
+            # The customer sees this status now, so nobody announces it again.
+            await self.s.ledger.set_status(entry, status, now=self.s.clock())
         return render.status_reply(t, entry, status)
 
     async def group_chat(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

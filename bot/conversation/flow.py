@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from telegram import Message, Update, User
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.complaint import build_envelope
 from bot.config import DEFAULT_ORDER_ID_PATTERN
-from bot.conversation import render
+from bot.conversation import render, results
 from bot.conversation.callbacks import Action, Press
 from bot.conversation.draft import (
     PROBLEM_MAX_LENGTH,
@@ -28,11 +28,14 @@ from bot.conversation.draft import (
     problem_length_error,
 )
 from bot.conversation.keyboards import start_keyboard
+from bot.conversation.presses import answer_press
 from bot.conversation.questions import question, with_notice
 from bot.conversation.render import Reply
 from bot.conversation.states import Step
 from bot.i18n import Messages
 from bot.services import Services, customer_of
+from bot.storage.conversations import StoredConversation
+from bot.storage.deliveries import Delivery
 from bot.storage.ledger import NewComplaint
 
 logger = logging.getLogger(__name__)
@@ -46,8 +49,9 @@ VALID_PRESSES: dict[Action, frozenset[Step]] = {
     Action.EDIT_FIELD: frozenset({Step.CHOOSE_EDIT}),
     Action.BACK: frozenset({Step.CHOOSE_EDIT}),
 }
-# Sweeps of idle drafts look at this many conversations at a time.
+# Sweeps of idle drafts look at this many conversations at a time, one process at a time.
 IDLE_SWEEP_BATCH = 200
+IDLE_SWEEP_LEASE = "idle-sweep"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ class ComplaintFlow:
         """/complaint or [Raise a complaint]: a fresh draft, asking for the order ID."""
         user = user_of(update)
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            await answer_press(update.callback_query)
         draft = Draft.new(language=user.language_code)
         await self._save(user, chat_id_of(update), draft)
         await send(update, question(self.s.messages(user), draft, self.categories))
@@ -118,6 +122,8 @@ class ComplaintFlow:
                 if order_id is None:
                     await self._reject_answer(update, draft, t(self._invalid_order_key()))
                     return
+                if order_id != draft.order_id:
+                    draft.from_deep_link = False  # the shop's link no longer names this order
                 draft.order_id = order_id
                 draft.advance(Step.PROBLEM)
             case Step.PROBLEM:
@@ -210,7 +216,7 @@ class ComplaintFlow:
                 return
             case Action.CANCEL:
                 await self.s.conversations.delete(user.id)
-                await query.answer()
+                await answer_press(query)
                 await self._replace(update, Reply(t("cancel.done")))
                 return
             case Action.CATEGORY:
@@ -224,7 +230,7 @@ class ComplaintFlow:
             case Action.BACK:
                 draft.step = Step.CONFIRM
         await self._save(user, chat_id_of(update), draft)
-        await query.answer()
+        await answer_press(query)
         await self._replace(update, question(t, draft, self.categories))
 
     def _press_fits(self, press: Press, draft: Draft) -> bool:
@@ -245,11 +251,11 @@ class ComplaintFlow:
         if press.action is Action.SUBMIT:
             key = idempotency_key(query.from_user.id, press.token)
             if await self.s.ledger.get_by_key(key) is not None:
-                await query.answer(t("submit.already"))
+                await answer_press(query, t("submit.already"))
                 if draft is not None:  # a newer draft is open: ask its question again
                     await send(update, question(t, draft, self.categories))
                 return
-        await query.answer(t("unexpected.stale_button"))
+        await answer_press(query, t("unexpected.stale_button"))
         if draft is not None:
             await send(update, question(t, draft, self.categories))
 
@@ -281,41 +287,57 @@ class ComplaintFlow:
         )
         await self.s.conversations.delete(user.id)
         if entry is None:  # recorded by an earlier press whose reply was lost
-            await query.answer(t("submit.already"))
+            await answer_press(query, t("submit.already"))
             return
         logger.info("Complaint %s confirmed by user %s", entry.id, user.id)
+        self.s.outbox.wake()
         # Acknowledged at once with a toast; the summary is replaced by the card when the
         # backend answers, or by "Submitting…" if that takes more than a moment (the outbox
         # does that), which saves a Bot API call on every complaint while the backend is quick.
-        await query.answer(t("submit.submitting_toast"))
-        self.s.outbox.wake()
+        # A press answered too late (the bot was down) gets no toast: the card still comes.
+        await answer_press(query, t("submit.submitting_toast"))
 
     # -- inactivity ------------------------------------------------------------------------
 
     async def expire_idle(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Job: ends drafts idle for CONVERSATION_TIMEOUT_MINUTES and tells their customers."""
-        cutoff = self.s.clock() - self.s.settings.conversation_timeout_seconds
-        for stored in await self.s.conversations.idle_since(cutoff, limit=IDLE_SWEEP_BATCH):
-            async with self.s.locks.hold(stored.user_id):
-                current = await self.s.conversations.load(stored.user_id)
-                if current is None or current.updated_at >= cutoff:
-                    continue  # the customer answered meanwhile
-                await self.s.conversations.delete(stored.user_id)
-                draft = self._decode(current.draft_json)
-                t = self.s.translator.for_language(draft.language if draft else None)
-                logger.info("Draft of user %s expired after inactivity", stored.user_id)
-                try:
-                    await context.bot.send_message(
-                        current.chat_id, self._expired_text(t), parse_mode=ParseMode.HTML
-                    )
-                except Forbidden:
-                    logger.info(
-                        "User %s blocked the bot before their draft expired", stored.user_id
-                    )
-                except TelegramError as err:
-                    logger.warning(
-                        "Could not tell user %s their draft expired: %s", stored.user_id, err
-                    )
+        """Job: ends drafts idle for CONVERSATION_TIMEOUT_MINUTES and tells their customers.
+
+        One process sweeps at a time (a lease); each draft is deleted only if unchanged since
+        it was read, together with the message that tells its customer.
+        """
+        holder = self.s.delivery.holder
+        now = self.s.clock()
+        if not await self.s.leases.acquire(IDLE_SWEEP_LEASE, holder, now=now, until=now + 300):
+            return
+        try:
+            cutoff = now - self.s.settings.conversation_timeout_seconds
+            for stored in await self.s.conversations.idle_since(cutoff, limit=IDLE_SWEEP_BATCH):
+                async with self.s.locks.hold(stored.user_id):
+                    notice = await self._expire(stored, cutoff)
+                # Sent outside the customer's lock: the delivery takes it itself.
+                await self.s.delivery.deliver_all(notice)
+        finally:
+            await self.s.leases.release(IDLE_SWEEP_LEASE, holder)
+
+    async def _expire(self, stored: StoredConversation, cutoff: float) -> list[Delivery]:
+        """Ends the draft if still idle, writing the message owed; returns it to send."""
+        current = await self.s.conversations.load(stored.user_id)
+        if current is None or current.updated_at >= cutoff:
+            return []  # the customer answered meanwhile
+        draft = self._decode(current.draft_json)
+        t = self.s.translator.for_language(draft.language if draft else None)
+        notice = results.draft_expired(
+            t,
+            user_id=current.user_id,
+            chat_id=current.chat_id,
+            minutes=self.s.settings.conversation_timeout_minutes,
+        )
+        claimed = await self.s.delivery.write(self.s.conversations.expire(current), owed=[notice])
+        self.s.conversations.forget(current.user_id)
+        if claimed is None:
+            return []  # changed meanwhile (another process)
+        logger.info("Draft of user %s expired after inactivity", current.user_id)
+        return claimed
 
     def _expired_text(self, t: Messages) -> str:
         minutes = self.s.settings.conversation_timeout_minutes

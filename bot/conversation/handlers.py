@@ -8,7 +8,7 @@ from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.preferences import PreferenceCommands
-from bot.operator_desk import OperatorDeskButtons
+from bot.operators.desk_buttons import OperatorDeskButtons
 from bot.services import BotApplication
 
 # The commands customers see in Telegram's menu, with their catalogue keys.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.conversation.callbacks import Action, encode
 from bot.conversation.flow import ComplaintFlow, send, user_of
+from bot.conversation.presses import answer_press
 from bot.conversation.render import Reply
 from bot.services import Services
 
@@ -49,11 +51,16 @@ class PreferenceCommands:
         action, _, code = str(query.data or "").partition(":")
         if action != Action.LANGUAGE or code not in self.s.translator.languages:
             stale = self.s.messages(query.from_user)("unexpected.stale_button")
-            await query.answer(stale)
+            await answer_press(query, stale)
             await self.flow.repeat_question(update, stale)
             return
         await self.s.preferences.set_language(query.from_user.id, code, now=self.s.clock())
         t = self.s.messages(query.from_user)
-        await query.answer()
-        await query.edit_message_text(t("language.set"))
+        await answer_press(query)
+        try:
+            await query.edit_message_text(t("language.set"))
+        except BadRequest as err:
+            if "not modified" not in err.message.lower():  # a second tap on the same button
+                raise
+            return
         await self.flow.repeat_question(update, "")  # the open question, in the new language

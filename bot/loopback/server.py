@@ -15,7 +15,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from bot.loopback.telegram import BotApiError, LoopbackTelegram
+from bot.loopback.telegram import BotApiError, ConnectionDropped, LoopbackTelegram
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,13 @@ class _MethodHandler(tornado.web.RequestHandler):
                 result = self.telegram.call(method, params)
         except BotApiError as err:
             self.set_status(err.code)
-            self._reply({"ok": False, "error_code": err.code, "description": err.description})
+            self._reply(err.body())
+            return
+        except ConnectionDropped:
+            # Closed without a word, as a broken proxy or network would.
+            stream = getattr(self.request.connection, "stream", None)
+            if stream is not None:
+                stream.close()
             return
         self._reply({"ok": True, "result": result})
 

@@ -14,7 +14,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.telegram_html import (
     CAPTION_LIMIT,
@@ -37,10 +37,29 @@ QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or q
 class BotApiError(Exception):
     """What Telegram answers with ok=false."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        """The JSON Telegram answers with."""
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+class ConnectionDropped(Exception):
+    """Telegram (or the way to it) closed the connection without answering."""
+
+
+OutageKind = Literal["502", "429", "drop"]
 
 
 @dataclass
@@ -107,6 +126,9 @@ class LoopbackTelegram:
         self._pending: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
         self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._down_until = 0.0
+        self._down_kind: OutageKind = "502"
+        self._down_retry_after = 7
         self.polls = 0
 
     # -- the bot's side ----------------------------------------------------------------------
@@ -117,6 +139,8 @@ class LoopbackTelegram:
         self.calls.append(record)
         for listener in self.listeners:
             listener(record)
+        if self.clock() < self._down_until:
+            self._fail_as_down()
         failures = self._failures.get(method)
         if failures:
             code, description = failures.pop(0)
@@ -141,6 +165,24 @@ class LoopbackTelegram:
         return list(self._pending)
 
     # -- the customer's side -----------------------------------------------------------------
+
+    def outage(self, seconds: float, kind: OutageKind = "502", retry_after: int = 7) -> None:
+        """Every call but getUpdates fails for `seconds`: a 502 from Telegram's front, a 429
+        asking to wait `retry_after` seconds, or a connection dropped without an answer."""
+        self._down_until = self.clock() + seconds
+        self._down_kind = kind
+        self._down_retry_after = retry_after
+
+    def _fail_as_down(self) -> None:
+        if self._down_kind == "drop":
+            raise ConnectionDropped
+        if self._down_kind == "429":
+            raise BotApiError(
+                429,
+                f"Too Many Requests: retry after {self._down_retry_after}",
+                retry_after=self._down_retry_after,
+            )
+        raise BotApiError(502, "Bad Gateway")
 
     def fail_next(self, method: str, description: str, code: int = 400) -> None:
         """The next call of `method` answers with a Telegram error."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage.database import Database
+from bot.storage.database import Database, Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,19 @@ class ConversationStore:
         """Ends the customer's conversation."""
         self._open.pop(user_id, None)
         await self._db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
+
+    def expire(self, stored: StoredConversation) -> Statement:
+        """The guarded statement ending an idle conversation, only if nobody touched it since
+        `stored` was read."""
+        return Statement(
+            "DELETE FROM conversations WHERE user_id = ? AND updated_at = ? RETURNING user_id",
+            (stored.user_id, stored.updated_at),
+            required=True,
+        )
+
+    def forget(self, user_id: int) -> None:
+        """Drops the in-memory copy of a conversation (its row was changed by a statement)."""
+        self._open.pop(user_id, None)
 
     async def idle_since(self, cutoff: float, *, limit: int = 500) -> list[StoredConversation]:
         """Conversations untouched since `cutoff`, oldest first."""

@@ -1,4 +1,10 @@
-"""This module contains the Database: one aiosqlite connection, WAL mode, versioned migrations."""
+"""This module contains the Database: one aiosqlite connection, WAL mode, versioned migrations.
+
+Writes that belong together run as one `batch`: one transaction, one trip to the database
+thread. A statement marked `required` is a guard (a compare-and-set, or a claim this process
+must still hold): when it matches no row, the whole batch is rolled back and `batch` returns
+None, so a change and the message it owes a customer are written together or not at all.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +30,19 @@ BUSY_RETRIES = 3
 
 Row = sqlite3.Row
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement of a batch; `required` statements must return a row (RETURNING)."""
+
+    sql: str
+    parameters: tuple[Any, ...] = ()
+    required: bool = False
+
+
+class _GuardFailed(Exception):
+    """A required statement of a batch matched nothing: roll the batch back."""
 
 
 class Database:
@@ -46,15 +66,21 @@ class Database:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = await aiosqlite.connect(self.path, isolation_level=None)
-            connection.row_factory = sqlite3.Row
-            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await connection.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode survives a crash of the process; only a power loss can cost the
-            # last transactions, and it saves an fsync per step of every conversation.
-            await connection.execute("PRAGMA synchronous = NORMAL")
-            await connection.execute("PRAGMA foreign_keys = ON")
-            self._connection = connection
-            await self._migrate()
+            try:
+                connection.row_factory = sqlite3.Row
+                await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await connection.execute("PRAGMA journal_mode = WAL")
+                # NORMAL in WAL mode survives a crash of the process; only a power loss can cost
+                # the last transactions, and it saves an fsync per step of every conversation.
+                await connection.execute("PRAGMA synchronous = NORMAL")
+                await connection.execute("PRAGMA foreign_keys = ON")
+                self._connection = connection
+                await self._migrate()
+            except BaseException:
+                # The connection's thread keeps the process alive until it is closed.
+                self._connection = None
+                await connection.close()
+                raise
 
     async def close(self) -> None:
         """Closes the connection."""
@@ -101,6 +127,39 @@ class Database:
         async with self._write_lock:
             rows = await _retry_busy(lambda: self.connection.execute_fetchall(sql, values))
             return list(rows)
+
+    async def batch(self, *statements: Statement) -> list[list[Row]] | None:
+        """Runs the statements in one transaction, in one trip to the database thread.
+
+        Returns each statement's rows (RETURNING), or None when a `required` statement matched
+        nothing (then nothing of the batch is written).
+        """
+        connection = self.connection
+
+        def run() -> list[list[Row]] | None:
+            # Runs on the connection's own thread: aiosqlite queues every call there, and its
+            # `_execute` is how its public methods do it; a whole transaction in one call
+            # costs one thread hop instead of one per statement (the hot path of every step).
+            raw = connection._conn
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                results: list[list[Row]] = []
+                for statement in statements:
+                    rows = raw.execute(statement.sql, statement.parameters).fetchall()
+                    if statement.required and not rows:
+                        raise _GuardFailed
+                    results.append(rows)
+            except _GuardFailed:
+                raw.execute("ROLLBACK")
+                return None
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return results
+
+        async with self._write_lock:
+            return await _retry_busy(lambda: connection._execute(run))  # type: ignore[no-untyped-call]
 
     async def fetch_one(self, sql: str, parameters: Iterable[Any] = ()) -> Row | None:
         """The first row of a query, or None."""

@@ -1,19 +1,27 @@
 """This module contains the Ledger: every confirmed complaint, written before any backend call.
 
 The ledger is also the outbox: rows in state `pending` are what the submission worker sends.
+A worker claims a row with a lease recorded here (`claimed_by`, `claimed_until`), so any number
+of processes on one database submit each complaint once, and a dead process's claims expire.
+A row that cannot be read is quarantined (marked, reported, listed) instead of stopping others.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.backends.base import Receipt
+from pydantic import ValidationError
+
+from bot.backends.base import ComplaintStatus, Receipt
 from bot.complaint import ComplaintEnvelope
-from bot.storage.database import Database, Row
+from bot.storage.database import Database, Row, Statement
+
+logger = logging.getLogger(__name__)
 
 
 class LedgerState(StrEnum):
@@ -63,6 +71,8 @@ class LedgerEntry:
     told_delayed: bool
     created_at: float
     updated_at: float
+    status_version: int = 0
+    claimed_by: str = ""
 
     @property
     def order_id(self) -> str:
@@ -81,8 +91,18 @@ class LedgerEntry:
 
     @classmethod
     def from_row(cls, row: Row) -> LedgerEntry:
-        """Reads a `complaints` row."""
+        """Reads a `complaints` row; ValueError (saying what is wrong) when it cannot be read."""
+        try:
+            return cls._read(row)
+        except (ValidationError, ValueError, TypeError, KeyError) as err:
+            raise ValueError(_why_unreadable(err)) from err
+
+    @classmethod
+    def _read(cls, row: Row) -> LedgerEntry:
         receipt = Receipt.model_validate_json(row["receipt"]) if row["receipt"] else None
+        checkpoint = json.loads(row["checkpoint"])
+        if not isinstance(checkpoint, dict):
+            raise ValueError("checkpoint is not a JSON object")
         return cls(
             id=row["id"],
             key=row["idempotency_key"],
@@ -95,7 +115,7 @@ class LedgerEntry:
             attempts=row["attempts"],
             next_attempt_at=row["next_attempt_at"],
             last_error=row["last_error"],
-            checkpoint=json.loads(row["checkpoint"]),
+            checkpoint={str(k): str(v) for k, v in checkpoint.items()},
             complaint_number=row["complaint_number"],
             receipt=receipt,
             status_code=row["status_code"],
@@ -105,7 +125,21 @@ class LedgerEntry:
             told_delayed=bool(row["told_delayed"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            status_version=row["status_version"],
+            claimed_by=row["claimed_by"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRow:
+    """A row set aside because it could not be read: what is known of it, and why."""
+
+    id: int
+    backend: str
+    order_id: str
+    user_id: int
+    reason: str
+    created_at: float
 
 
 class Ledger:
@@ -153,105 +187,220 @@ class Ledger:
         row = await self._db.fetch_one("SELECT * FROM complaints WHERE idempotency_key = ?", [key])
         return _entry(row)
 
-    async def due(self, now: float, *, limit: int, exclude: set[int]) -> list[LedgerEntry]:
-        """Pending complaints whose next attempt is due, oldest first."""
-        rows = await self._db.fetch_all(
-            "SELECT * FROM complaints WHERE state = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, id LIMIT ?",
-            [now, limit + len(exclude)],
-        )
-        entries = [LedgerEntry.from_row(row) for row in rows if row["id"] not in exclude]
-        return entries[:limit]
+    async def claim_due(
+        self, backend: str, *, now: float, limit: int, holder: str, until: float
+    ) -> tuple[list[LedgerEntry], list[QuarantinedRow]]:
+        """Claims pending complaints of `backend` whose next attempt is due, oldest first.
 
-    async def next_attempt_at(self, *, exclude: set[int]) -> float | None:
-        """When the earliest pending complaint not in `exclude` (those being submitted right
-        now) is due, if there is one."""
-        rows = await self._db.fetch_all(
-            "SELECT id, next_attempt_at FROM complaints WHERE state = 'pending' "
-            "ORDER BY next_attempt_at LIMIT ?",
-            [len(exclude) + 1],
+        Rows that cannot be read are quarantined and returned apart, to be reported once.
+        """
+        rows = await self._db.write_returning(
+            """
+            UPDATE complaints SET claimed_by = ?, claimed_until = ?
+            WHERE id IN (
+                SELECT id FROM complaints
+                WHERE state = 'pending' AND quarantined = '' AND backend = ?
+                  AND next_attempt_at <= ? AND claimed_until < ?
+                ORDER BY next_attempt_at, id LIMIT ?)
+            RETURNING *
+            """,
+            [holder, until, backend, now, now, limit],
         )
-        due = [float(row["next_attempt_at"]) for row in rows if row["id"] not in exclude]
-        return due[0] if due else None
+        claimed: list[LedgerEntry] = []
+        quarantined: list[QuarantinedRow] = []
+        for row in sorted(rows, key=lambda r: (float(r["next_attempt_at"]), int(r["id"]))):
+            try:
+                claimed.append(LedgerEntry.from_row(row))
+            except ValueError as err:
+                quarantined.append(await self.quarantine(row, str(err), now=now))
+        return claimed, quarantined
+
+    async def quarantine(self, row: Row, reason: str, *, now: float) -> QuarantinedRow:
+        """Sets an unreadable row aside: no worker claims it again until an operator fixes it."""
+        logger.error("Complaint %s cannot be read and is quarantined: %s", row["id"], reason)
+        await self._db.execute(
+            "UPDATE complaints SET quarantined = ?, claimed_by = '', claimed_until = 0, "
+            "updated_at = ? WHERE id = ?",
+            [reason, now, row["id"]],
+        )
+        return _quarantined(row, reason)
+
+    async def quarantined(self) -> list[QuarantinedRow]:
+        """Every quarantined row (for operators)."""
+        rows = await self._db.fetch_all(
+            "SELECT id, backend, order_id, user_id, quarantined, created_at FROM complaints "
+            "WHERE quarantined != '' ORDER BY id"
+        )
+        return [_quarantined(row, row["quarantined"]) for row in rows]
+
+    async def next_attempt_at(self, backend: str) -> float | None:
+        """When the earliest pending complaint of `backend` can be claimed, if there is one (a
+        claimed one counts from its claim's end, so the worker does not spin on its own)."""
+        row = await self._db.fetch_one(
+            "SELECT MIN(MAX(next_attempt_at, claimed_until)) FROM complaints "
+            "WHERE state = 'pending' AND quarantined = '' AND backend = ?",
+            [backend],
+        )
+        return float(row[0]) if row is not None and row[0] is not None else None
+
+    async def renew_claims(self, holder: str, *, until: float) -> None:
+        """Extends `holder`'s claims on complaints still being submitted."""
+        await self._db.execute(
+            "UPDATE complaints SET claimed_until = ? WHERE claimed_by = ? AND state = 'pending'",
+            [until, holder],
+        )
+
+    async def release_claims(self, holder: str, entry_ids: Iterable[int] | None = None) -> None:
+        """Gives up `holder`'s claims (all, or these), so the complaints are due at once."""
+        sql = "UPDATE complaints SET claimed_by = '', claimed_until = 0 WHERE claimed_by = ?"
+        parameters: list[Any] = [holder]
+        if entry_ids is not None:
+            ids = list(entry_ids)
+            if not ids:
+                return
+            sql += f" AND id IN ({', '.join('?' for _ in ids)})"
+            parameters += ids
+        await self._db.execute(sql, parameters)
+
+    def registered(self, entry_id: int, receipt: Receipt, *, now: float, holder: str) -> Statement:
+        """The guarded statement recording a registration (only while `holder` has the claim)."""
+        return Statement(
+            """
+            UPDATE complaints SET state = 'registered', complaint_number = ?, receipt = ?,
+                status_code = 'received', status_text = ?, status_checked_at = ?,
+                last_error = '', updated_at = ?, attempts = attempts + 1,
+                claimed_by = '', claimed_until = 0
+            WHERE id = ? AND claimed_by = ? AND state = 'pending'
+            RETURNING id
+            """,
+            (receipt.number, receipt.model_dump_json(), receipt.state, now, now, entry_id, holder),
+            required=True,
+        )
+
+    def retry(
+        self,
+        entry_id: int,
+        error: str,
+        *,
+        retry_at: float,
+        now: float,
+        holder: str,
+        told_delayed: bool,
+    ) -> Statement:
+        """The guarded statement scheduling another attempt (and noting the customer was told
+        it is delayed)."""
+        return Statement(
+            """
+            UPDATE complaints SET last_error = ?, next_attempt_at = ?, updated_at = ?,
+                attempts = attempts + 1, told_delayed = MAX(told_delayed, ?),
+                claimed_by = '', claimed_until = 0
+            WHERE id = ? AND claimed_by = ? AND state = 'pending'
+            RETURNING id
+            """,
+            (error, retry_at, now, int(told_delayed), entry_id, holder),
+            required=True,
+        )
+
+    def ended(
+        self, entry_id: int, state: LedgerState, error: str, *, now: float, holder: str
+    ) -> Statement:
+        """The guarded statement recording a rejection, or a failure for good."""
+        return Statement(
+            """
+            UPDATE complaints SET state = ?, last_error = ?, updated_at = ?,
+                attempts = attempts + 1, claimed_by = '', claimed_until = 0
+            WHERE id = ? AND claimed_by = ? AND state = 'pending'
+            RETURNING id
+            """,
+            (str(state), error, now, entry_id, holder),
+            required=True,
+        )
+
+    def status_changed(
+        self, entry: LedgerEntry, status: ComplaintStatus, *, now: float
+    ) -> Statement:
+        """The guarded statement recording a new status, only if nobody recorded one since
+        `entry` was read (its status_version): a change is recorded, and told, once."""
+        return Statement(
+            """
+            UPDATE complaints SET status_code = ?, status_text = ?, status_detail = ?,
+                status_checked_at = ?, updated_at = ?, status_version = status_version + 1
+            WHERE id = ? AND status_version = ?
+            RETURNING id
+            """,
+            (
+                str(status.code),
+                status.text,
+                status.detail,
+                now,
+                now,
+                entry.id,
+                entry.status_version,
+            ),
+            required=True,
+        )
+
+    async def pending_by_backend(self) -> dict[str, int]:
+        """How many complaints wait for each backend."""
+        rows = await self._db.fetch_all(
+            "SELECT backend, COUNT(*) AS n FROM complaints WHERE state = 'pending' "
+            "AND quarantined = '' GROUP BY backend"
+        )
+        return {row["backend"]: int(row["n"]) for row in rows}
+
+    async def move_pending(self, backend: str) -> tuple[int, int]:
+        """Moves pending complaints of other backends to `backend`: (moved, kept).
+
+        A complaint the old backend already holds part of (a checkpoint, e.g. an OCC
+        appeasement created) is kept: moving it would file it twice.
+        """
+        moved = await self._db.execute(
+            "UPDATE complaints SET backend = ?, claimed_by = '', claimed_until = 0 "
+            "WHERE state = 'pending' AND backend != ? AND checkpoint = '{}'",
+            [backend, backend],
+        )
+        kept = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM complaints WHERE state = 'pending' AND backend != ?",
+            [backend],
+        )
+        return moved, int(kept[0]) if kept else 0
 
     async def save_checkpoint(self, entry_id: int, checkpoint: Mapping[str, str]) -> None:
         """Stores an adapter's progress for this complaint (committed before it returns)."""
         await self._update(entry_id, checkpoint=json.dumps(dict(checkpoint)))
 
-    async def mark_registered(self, entry_id: int, receipt: Receipt, *, now: float) -> None:
-        """The backend registered the complaint."""
-        await self._update(
-            entry_id,
-            state=LedgerState.REGISTERED,
-            complaint_number=receipt.number,
-            receipt=receipt.model_dump_json(),
-            # Registered means received: the poller speaks up only when that changes.
-            status_code="received",
-            status_text=receipt.state,
-            status_checked_at=now,
-            last_error="",
-            updated_at=now,
-            attempts_plus_one=True,
-        )
-
-    async def mark_retry(self, entry_id: int, error: str, *, retry_at: float, now: float) -> None:
-        """The backend was unavailable; try again at `retry_at`."""
-        await self._update(
-            entry_id,
-            last_error=error,
-            next_attempt_at=retry_at,
-            updated_at=now,
-            attempts_plus_one=True,
-        )
-
-    async def mark_ended(
-        self, entry_id: int, state: LedgerState, error: str, *, now: float
-    ) -> None:
-        """The complaint was rejected, or failed for good."""
-        await self._update(
-            entry_id, state=state, last_error=error, updated_at=now, attempts_plus_one=True
-        )
-
-    async def mark_told_delayed(self, entry_id: int) -> None:
-        """The customer has been told the complaint is saved and will be registered later."""
-        await self._update(entry_id, told_delayed=1)
-
-    async def set_status(
-        self, entry_id: int, code: str, text: str, detail: str = "", *, now: float
-    ) -> None:
-        """The latest status the backend told (and the customer has seen or been sent)."""
-        await self._update(
-            entry_id,
-            status_code=code,
-            status_text=text,
-            status_detail=detail,
-            status_checked_at=now,
-            updated_at=now,
-        )
+    async def set_status(self, entry: LedgerEntry, status: ComplaintStatus, *, now: float) -> bool:
+        """Records a status the customer has just seen (/status); False if another change
+        was recorded meanwhile (it is told by whoever recorded it)."""
+        return await self._db.batch(self.status_changed(entry, status, now=now)) is not None
 
     async def mark_checked(self, entry_id: int, *, now: float) -> None:
         """The status was asked and had not changed."""
         await self._update(entry_id, status_checked_at=now)
 
     async def to_poll(
-        self, backend: str, *, checked_before: float, limit: int
+        self, backend: str, *, checked_before: float, limit: int, after_id: int = 0
     ) -> list[LedgerEntry]:
-        """Registered complaints of this backend not yet final, least recently checked first."""
+        """Registered complaints of this backend not yet final and not checked since
+        `checked_before`, a page at a time in id order (the next page starts after `after_id`).
+        """
         rows = await self._db.fetch_all(
             "SELECT * FROM complaints WHERE state = 'registered' AND backend = ? "
+            "AND quarantined = '' "
             "AND COALESCE(status_code, '') NOT IN ('resolved', 'rejected', 'closed') "
-            "AND status_checked_at < ? ORDER BY status_checked_at, id LIMIT ?",
-            [backend, checked_before, limit],
+            "AND status_checked_at < ? AND id > ? ORDER BY id LIMIT ?",
+            [backend, checked_before, after_id, limit],
         )
-        return [LedgerEntry.from_row(row) for row in rows]
+        return _entries(rows)
 
     async def for_customer(self, user_id: int, *, limit: int = 10) -> list[LedgerEntry]:
         """The customer's complaints, newest first."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM complaints WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            "SELECT * FROM complaints WHERE user_id = ? AND quarantined = '' "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
             [user_id, limit],
         )
-        return [LedgerEntry.from_row(row) for row in rows]
+        return _entries(rows)
 
     async def find_for_customer(self, user_id: int, number: str) -> LedgerEntry | None:
         """The customer's own complaint with this number; None for anyone else's."""
@@ -275,10 +424,11 @@ class Ledger:
         """Every complaint in one of these states, oldest first (for operators)."""
         marks = ", ".join("?" for _ in states)
         rows = await self._db.fetch_all(
-            f"SELECT * FROM complaints WHERE state IN ({marks}) ORDER BY id",  # noqa: S608
+            f"SELECT * FROM complaints WHERE state IN ({marks}) "  # noqa: S608
+            "AND quarantined = '' ORDER BY id",
             [str(s) for s in states],
         )
-        return [LedgerEntry.from_row(row) for row in rows]
+        return _entries(rows)
 
     async def _update(
         self, entry_id: int, *, attempts_plus_one: bool = False, **values: Any
@@ -294,4 +444,39 @@ class Ledger:
 
 
 def _entry(row: Row | None) -> LedgerEntry | None:
-    return LedgerEntry.from_row(row) if row is not None else None
+    entries = _entries([row]) if row is not None else []
+    return entries[0] if entries else None
+
+
+def _entries(rows: list[Row]) -> list[LedgerEntry]:
+    """The rows that can be read; an unreadable one is logged and left out (the outbox
+    quarantines it when it is pending; a reader must not fail because of it)."""
+    entries = []
+    for row in rows:
+        try:
+            entries.append(LedgerEntry.from_row(row))
+        except ValueError as err:
+            logger.error("Complaint %s cannot be read and is left out: %s", row["id"], err)
+    return entries
+
+
+def _quarantined(row: Row, reason: str) -> QuarantinedRow:
+    return QuarantinedRow(
+        id=int(row["id"]),
+        backend=str(row["backend"]),
+        order_id=str(row["order_id"]),
+        user_id=int(row["user_id"]),
+        reason=reason,
+        created_at=float(row["created_at"]),
+    )
+
+
+def _why_unreadable(err: Exception) -> str:
+    """A short reason for operators (pydantic's full report is long)."""
+    if isinstance(err, ValidationError):
+        first = err.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{err.title}: {where + ': ' if where else ''}{first['msg']}"
+    if isinstance(err, KeyError):
+        return f"missing column {err}"
+    return f"{type(err).__name__}: {err}"

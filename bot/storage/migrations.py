@@ -75,4 +75,47 @@ MIGRATIONS: list[str] = [
     ALTER TABLE complaints ADD COLUMN status_checked_at REAL NOT NULL DEFAULT 0;
     CREATE INDEX complaints_to_poll ON complaints (state, status_checked_at)
     """,
+    # 3: claims (leases) in the database, quarantined rows, status versions; the messages owed
+    # to customers and operators (deliveries); named leases for background rounds; the updates
+    # already processed.
+    """
+    ALTER TABLE complaints ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE complaints ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0;
+    ALTER TABLE complaints ADD COLUMN quarantined TEXT NOT NULL DEFAULT '';
+    ALTER TABLE complaints ADD COLUMN status_version INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX complaints_claimable ON complaints (state, backend, next_attempt_at);
+
+    CREATE TABLE deliveries (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id          INTEGER NOT NULL,
+        chat_id          INTEGER NOT NULL,
+        complaint_id     INTEGER,
+        kind             TEXT    NOT NULL,
+        message          TEXT    NOT NULL,
+        state            TEXT    NOT NULL
+                         CHECK (state IN ('pending', 'sent', 'blocked', 'given_up', 'dropped')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  REAL    NOT NULL,
+        claimed_by       TEXT    NOT NULL DEFAULT '',
+        claimed_until    REAL    NOT NULL DEFAULT 0,
+        last_error       TEXT    NOT NULL DEFAULT '',
+        sent_message_id  INTEGER,
+        created_at       REAL    NOT NULL,
+        updated_at       REAL    NOT NULL
+    );
+    CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+    CREATE INDEX deliveries_by_customer ON deliveries (user_id, state, id);
+
+    CREATE TABLE leases (
+        name    TEXT PRIMARY KEY,
+        holder  TEXT NOT NULL,
+        until   REAL NOT NULL
+    );
+
+    CREATE TABLE processed_updates (
+        update_id     INTEGER PRIMARY KEY,
+        processed_at  REAL    NOT NULL
+    );
+    CREATE INDEX processed_updates_by_age ON processed_updates (processed_at)
+    """,
 ]

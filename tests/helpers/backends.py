@@ -33,6 +33,8 @@ class ScriptedBackend(ComplaintBackend):
     name: str = "local"
     calls: list[Submission] = field(default_factory=list)
     registered: dict[str, str] = field(default_factory=dict)
+    # What status() answers per complaint number (received when not set).
+    statuses: dict[str, ComplaintStatus] = field(default_factory=dict)
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(500001))
 
     async def submit(self, submission: Submission) -> Receipt:
@@ -45,7 +47,8 @@ class ScriptedBackend(ComplaintBackend):
         return Receipt(number=number, reference=number, state="received")
 
     async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
-        return ComplaintStatus(code=StatusCode.RECEIVED, text="received")
+        default = ComplaintStatus(code=StatusCode.RECEIVED, text="received")
+        return self.statuses.get(receipt.number, default)
 
 
 MIDDLEWARE_HOST = "https://middleware.example.com"

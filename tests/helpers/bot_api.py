@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 from bot.loopback.telegram import (
@@ -13,6 +14,7 @@ from bot.loopback.telegram import (
     ApiCall,
     BotApiError,
     ChatMessage,
+    ConnectionDropped,
     LoopbackTelegram,
 )
 
@@ -53,8 +55,12 @@ class FakeBotApi(BaseRequest):
         except BotApiError as err:
             if err.code == 404:
                 raise AssertionError(f"the bot called {api_method}, unknown to the fake") from err
-            body = {"ok": False, "error_code": err.code, "description": err.description}
-            return err.code, json.dumps(body).encode()
+            return err.code, json.dumps(err.body()).encode()
+        except ConnectionDropped as err:
+            # What PTB's HTTPXRequest raises for httpx's RemoteProtocolError.
+            raise NetworkError(
+                "httpx.RemoteProtocolError: Server disconnected without sending a response."
+            ) from err
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     # The test-facing view of Telegram's side.

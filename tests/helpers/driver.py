@@ -201,9 +201,12 @@ class BotHarness:
         return Turn(self.api.calls[before:], chat_id)
 
     async def settle(self) -> list[ApiCall]:
-        """Lets the outbox submit everything due; returns the Bot API calls that made."""
+        """Lets the outbox submit everything due and the messages owed go out; returns the
+        Bot API calls that made."""
         before = len(self.api.calls)
-        await self.built.services.outbox.drain()
+        services = self.built.services
+        await services.outbox.drain()
+        await services.delivery.drain()
         return self.api.calls[before:]
 
     async def advance(self, seconds: float) -> list[ApiCall]:

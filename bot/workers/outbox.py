@@ -1,7 +1,10 @@
 """This module contains the OutboxWorker: it submits the ledger's pending complaints.
 
 It runs beside the update handlers, so a slow or absent backend never delays a customer's
-conversation. Each attempt's outcome is committed to the ledger before the customer is told.
+conversation. A complaint is claimed in the database before its backend call, so any number
+of processes on one database submit it once. Each attempt's outcome is written together with
+the messages it owes (the card, "saved, will be registered", a rejection), which the delivery
+worker then sends until Telegram takes them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 from bot.backends.base import (
     BackendBadResponse,
@@ -24,11 +25,13 @@ from bot.backends.base import (
     Receipt,
     Submission,
 )
-from bot.conversation.delivery import ResultDelivery
+from bot.storage.database import Statement
+from bot.storage.deliveries import NewDelivery
 from bot.storage.ledger import Ledger, LedgerEntry, LedgerState
-
-if TYPE_CHECKING:
-    from bot.operator import OperatorChat
+from bot.workers.announcements import Announcements
+from bot.workers.backoff import RetryPolicy
+from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
+from bot.workers.delivery import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
@@ -37,22 +40,11 @@ ACKNOWLEDGE_AFTER_SECONDS = 1.0
 # The worker looks at the ledger at least this often even when nothing woke it, so a row
 # written by another process (an operator's retry) is not left waiting.
 IDLE_POLL_SECONDS = 30.0
+# An outcome the backend gave must reach the ledger: its write is retried this long at most
+# between tries (the claim is kept meanwhile, so nobody submits the complaint again).
+RECORD_RETRY_MAX_SECONDS = 30.0
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff: base · 2^(attempt-1), capped, with ±20 % jitter."""
-
-    base_seconds: float
-    max_seconds: float
-    give_up_seconds: float
-
-    def delay(self, attempts_so_far: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds until the next attempt; never less than the backend's Retry-After."""
-        exponent = min(attempts_so_far, 30)
-        delay = min(self.max_seconds, self.base_seconds * 2**exponent)
-        delay *= rng.uniform(0.8, 1.2)
-        return float(max(delay, retry_after or 0.0))
+__all__ = ["ACKNOWLEDGE_AFTER_SECONDS", "OutboxWorker", "RetryPolicy"]
 
 
 class OutboxWorker:
@@ -67,20 +59,21 @@ class OutboxWorker:
         self,
         ledger: Ledger,
         backend: ComplaintBackend,
-        delivery: ResultDelivery,
+        delivery: DeliveryWorker,
+        announcements: Announcements,
         policy: RetryPolicy,
         *,
         clock: Callable[[], float],
         max_in_flight: int = 8,
         rng: random.Random | None = None,
-        operator: OperatorChat | None = None,
     ) -> None:
         self._ledger = ledger
         self._backend = backend
         self._delivery = delivery
-        self._operator = operator
+        self._announce = announcements
         self._policy = policy
         self._clock = clock
+        self._holder = delivery.holder
         self._max_in_flight = max_in_flight
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
@@ -90,7 +83,8 @@ class OutboxWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
-        # One claimer at a time: two overlapping scans would both claim the same due row.
+        self._renewed_at = 0.0
+        # One claimer at a time in this process (the database keeps processes apart).
         self._claim_lock = asyncio.Lock()
 
     def wake(self) -> None:
@@ -106,8 +100,9 @@ class OutboxWorker:
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stops the loop, giving in-flight attempts a moment to finish.
 
-        An attempt cut short stays pending in the ledger and is retried after the restart;
-        adapters make that retry safe where their API allows it.
+        An attempt cut short stays pending in the ledger, its claim released so that the next
+        start (or another process) retries it at once; adapters make that retry safe where
+        their API allows it.
         """
         if self._loop_task is not None:
             # A flag as well as the wake-up: on Python 3.11 a cancellation that races a
@@ -122,6 +117,8 @@ class OutboxWorker:
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._ledger.release_claims(self._holder)
 
     async def run_due(self) -> int:
         """Starts attempts for every due complaint (up to the in-flight cap); returns how many."""
@@ -129,7 +126,16 @@ class OutboxWorker:
             room = self._max_in_flight - len(self._claimed)
             if room <= 0:
                 return 0
-            due = await self._ledger.due(self._clock(), limit=room, exclude=set(self._claimed))
+            now = self._clock()
+            due, quarantined = await self._ledger.claim_due(
+                self._backend.name,
+                now=now,
+                limit=room,
+                holder=self._holder,
+                until=now + CLAIM_SECONDS,
+            )
+            for row in quarantined:
+                await self._delivery.owe(owed=self._announce.quarantined(row))
             for entry in due:
                 self._claimed.add(entry.id)
                 task = asyncio.create_task(self._attempt(entry), name=f"submit-{entry.id}")
@@ -164,6 +170,7 @@ class OutboxWorker:
             self._wake.clear()
             try:
                 await self.run_due()
+                await self._renew()
                 timeout = await self._seconds_until_next()
             except Exception:
                 logger.exception("The outbox worker could not read the ledger")
@@ -174,15 +181,22 @@ class OutboxWorker:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
 
+    async def _renew(self) -> None:
+        """Extends the claims of attempts still under way (a slow backend, a retried write)."""
+        now = self._clock()
+        if self._claimed and now - self._renewed_at >= RENEW_SECONDS:
+            self._renewed_at = now
+            await self._ledger.renew_claims(self._holder, until=now + CLAIM_SECONDS)
+
     async def _seconds_until_next(self) -> float:
+        wait = IDLE_POLL_SECONDS if not self._claimed else min(IDLE_POLL_SECONDS, RENEW_SECONDS)
         if len(self._claimed) >= self._max_in_flight:
-            return IDLE_POLL_SECONDS  # woken when a slot frees
-        # The complaints under way are still pending and overdue: counting them would make the
-        # loop spin while their backend calls run.
-        next_at = await self._ledger.next_attempt_at(exclude=set(self._claimed))
+            return wait  # woken when a slot frees
+        # Complaints under way count from their claim's end, so the loop does not spin on them.
+        next_at = await self._ledger.next_attempt_at(self._backend.name)
         if next_at is None:
-            return IDLE_POLL_SECONDS
-        return min(IDLE_POLL_SECONDS, max(0.0, next_at - self._clock()))
+            return wait
+        return min(wait, max(0.0, next_at - self._clock()))
 
     async def _attempt(self, entry: LedgerEntry) -> None:
         submission = Submission(
@@ -198,13 +212,10 @@ class OutboxWorker:
             logger.warning(
                 "Complaint %s was rejected by %s: %s", entry.id, entry.backend, err.detail
             )
-            await self._ledger.mark_ended(
-                entry.id, LedgerState.REJECTED, err.detail, now=self._clock()
+            ended = self._ledger.ended(
+                entry.id, LedgerState.REJECTED, err.detail, now=self._clock(), holder=self._holder
             )
-            self._release(entry.id)
-            await self._delivery.rejected(entry, err)
-            if self._operator is not None:
-                await _quietly(self._operator.rejected(entry, err), entry.id)
+            await self._record(entry, ended, self._announce.rejected(entry, err))
             return
         except (BackendUnavailable, BackendBadResponse) as err:
             await self._retry_later(entry, err)
@@ -214,12 +225,43 @@ class OutboxWorker:
             logger.exception("Submitting complaint %s failed unexpectedly", entry.id)
             await self._retry_later(entry, BackendError(f"unexpected {type(err).__name__}"))
             return
-        await self._ledger.mark_registered(entry.id, receipt, now=self._clock())
+        registered = self._ledger.registered(
+            entry.id, receipt, now=self._clock(), holder=self._holder
+        )
+        if await self._record(entry, registered, self._announce.registered(entry, receipt)):
+            logger.info(
+                "Complaint %s registered as %s on %s", entry.id, receipt.number, entry.backend
+            )
+
+    async def _record(
+        self, entry: LedgerEntry, change: Statement, owed: Sequence[NewDelivery]
+    ) -> bool:
+        """Writes the attempt's outcome with the messages it owes, then frees the slot and sends
+        them. The backend has answered, so a failing write is tried again (holding the claim)
+        rather than letting the complaint fall due and be filed a second time."""
+        pause = 1.0
+        while True:
+            try:
+                claimed = await self._delivery.write(change, owed=owed)
+                break
+            except Exception:
+                logger.exception(
+                    "Could not record the outcome of complaint %s; trying again in %.0f s",
+                    entry.id,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RECORD_RETRY_MAX_SECONDS)
         self._release(entry.id)
-        logger.info("Complaint %s registered as %s on %s", entry.id, receipt.number, entry.backend)
-        await self._delivery.registered(entry, receipt)
-        if self._operator is not None:
-            await _quietly(self._operator.registered(entry, receipt), entry.id)
+        if claimed is None:
+            logger.warning(
+                "Complaint %s was claimed by another process meanwhile; this attempt's outcome "
+                "is not recorded",
+                entry.id,
+            )
+            return False
+        await self._delivery.deliver_all(claimed)
+        return True
 
     async def _submit(self, entry: LedgerEntry, submission: Submission) -> Receipt:
         """The backend call; if the customer would wait longer than ACKNOWLEDGE_AFTER_SECONDS
@@ -228,48 +270,44 @@ class OutboxWorker:
             return await self._backend.submit(submission)
         patience = ACKNOWLEDGE_AFTER_SECONDS - (self._clock() - entry.created_at)
         if patience <= 0:
-            await self._delivery.submitting(entry)
+            await self._delivery.owe(owed=self._announce.submitting(entry))
             return await self._backend.submit(submission)
         call = asyncio.ensure_future(self._backend.submit(submission))
         try:
             done, _ = await asyncio.wait({call}, timeout=patience)
             if not done:
-                await self._delivery.submitting(entry)
+                await self._delivery.owe(owed=self._announce.submitting(entry))
             return await call
         finally:
             call.cancel()  # only if this attempt itself was cancelled (shutdown)
 
     async def _retry_later(self, entry: LedgerEntry, err: BackendError) -> None:
         now = self._clock()
-        if now - entry.created_at >= self._policy.give_up_seconds:
+        if self._policy.gives_up(entry.created_at, now):
             logger.error(
                 "Complaint %s failed for good after %d attempts: %s",
                 entry.id,
                 entry.attempts + 1,
                 err.detail,
             )
-            await self._ledger.mark_ended(entry.id, LedgerState.FAILED, err.detail, now=now)
-            self._release(entry.id)
-            await self._delivery.failed(entry)
-            if self._operator is not None:
-                await _quietly(self._operator.failed(entry, err.detail), entry.id)
+            ended = self._ledger.ended(
+                entry.id, LedgerState.FAILED, err.detail, now=now, holder=self._holder
+            )
+            await self._record(entry, ended, self._announce.failed(entry, err.detail))
             return
         retry_after = err.retry_after if isinstance(err, BackendUnavailable) else None
         delay = self._policy.delay(entry.attempts, retry_after, self._rng)
         logger.warning(
             "Complaint %s not submitted (%s); next attempt in %.0f s", entry.id, err.detail, delay
         )
-        await self._ledger.mark_retry(entry.id, err.detail, retry_at=now + delay, now=now)
-        self._release(entry.id)
+        retry = self._ledger.retry(
+            entry.id,
+            err.detail,
+            retry_at=now + delay,
+            now=now,
+            holder=self._holder,
+            told_delayed=True,
+        )
+        owed = [] if entry.told_delayed else self._announce.delayed(entry)
+        await self._record(entry, retry, owed)
         self._wake.set()  # the loop's next wake-up may now be sooner
-        if not entry.told_delayed:
-            await self._ledger.mark_told_delayed(entry.id)
-            await self._delivery.delayed(entry)
-
-
-async def _quietly(post: Coroutine[Any, Any, None], entry_id: int) -> None:
-    """Awaits an operator post; its failure is logged and never undoes the attempt's outcome."""
-    try:
-        await post
-    except Exception:
-        logger.exception("Telling the operators about complaint %s failed", entry_id)

@@ -10,10 +10,10 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.backends.base import StatusCode
-from bot.backends.local import LocalDeskBackend
+from bot.conversation.presses import answer_press
 from bot.i18n import Translator
-from bot.operator import DESK_BUTTONS, OPERATOR_LANGUAGE, desk_keyboard
-from bot.status_poller import StatusPoller
+from bot.operators.chat import DESK_BUTTONS, OPERATOR_LANGUAGE, desk_keyboard
+from bot.operators.desk import DeskChanges
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +25,11 @@ class OperatorDeskButtons:
         self,
         *,
         operator_chat_id: int,
-        desk: LocalDeskBackend,
-        poller: StatusPoller,
+        changes: DeskChanges,
         translator: Translator,
     ) -> None:
         self._chat_id = operator_chat_id
-        self._desk = desk
-        self._poller = poller
+        self._changes = changes
         self._t = translator.for_language(OPERATOR_LANGUAGE)
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -40,20 +38,19 @@ class OperatorDeskButtons:
         assert query is not None
         chat = query.message.chat if query.message is not None else None
         if chat is None or chat.id != self._chat_id:
-            await query.answer(self._t("operator.not_allowed"))
+            await answer_press(query, self._t("operator.not_allowed"))
             return
         _, number, status_value = str(query.data).split(":", 2)
         try:
             status = StatusCode(status_value)
         except ValueError:
             status = StatusCode.UNKNOWN
-        if status not in DESK_BUTTONS or not await self._desk.set_status(number, status):
-            await query.answer(self._t("unexpected.stale_button"))
+        if status not in DESK_BUTTONS or not await self._changes.set_status(number, status):
+            await answer_press(query, self._t("unexpected.stale_button"))
             return
         logger.info("Operator %s set desk complaint %s to %s", query.from_user.id, number, status)
-        await self._poller.check_now(number)
         word = self._t(f"status.word.{status}")
-        await query.answer(self._t("operator.desk_toast", number=number, status=word))
+        await answer_press(query, self._t("operator.desk_toast", number=number, status=word))
         text = getattr(query.message, "text_html", None) or ""
         note = self._t("operator.desk_changed", status=word, operator=query.from_user.first_name)
         try:

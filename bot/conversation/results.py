@@ -1,0 +1,144 @@
+"""This module contains the messages owed to customers after Submit and later: what they say.
+
+Each builder returns an OutgoingMessage for the delivery worker (bot/workers/delivery.py),
+written to the database together with the change that causes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from telegram import InlineKeyboardMarkup
+
+from bot.backends.base import ComplaintStatus, Receipt, RejectionReason
+from bot.conversation import render
+from bot.conversation.keyboards import result_keyboard
+from bot.i18n import Messages
+from bot.storage.deliveries import NewDelivery, OutgoingMessage
+from bot.storage.ledger import LedgerEntry
+
+
+def keyboard_rows(markup: InlineKeyboardMarkup | None) -> list[list[dict[str, str]]]:
+    """An inline keyboard as stored with a message."""
+    if markup is None:
+        return []
+    return [
+        [{str(k): str(v) for k, v in b.to_dict().items()} for b in row]
+        for row in markup.inline_keyboard
+    ]
+
+
+def _to_customer(entry: LedgerEntry, kind: str, message: OutgoingMessage) -> NewDelivery:
+    return NewDelivery(
+        user_id=entry.user_id,
+        chat_id=entry.chat_id,
+        kind=kind,
+        message=message,
+        complaint_id=entry.id,
+    )
+
+
+def _summary_to_replace(entry: LedgerEntry) -> int | None:
+    """The summary message a result replaces, unless the customer was already told the
+    complaint is delayed (then the result is news, sent as a new message that notifies)."""
+    return None if entry.told_delayed else entry.message_id
+
+
+def card(
+    t: Messages, entry: LedgerEntry, receipt: Receipt, categories: Mapping[str, str]
+) -> NewDelivery:
+    """The card with the complaint number, replacing the summary (or "Submitting…")."""
+    reply = render.registered_card(t, entry, receipt, categories)
+    return _to_customer(
+        entry,
+        "card",
+        OutgoingMessage(
+            text=reply.text,
+            keyboard=keyboard_rows(result_keyboard(t, entry.id)),
+            photo=reply.photo_url,
+            caption=reply.photo_caption,
+            replace_message_id=_summary_to_replace(entry),
+        ),
+    )
+
+
+def submitting(t: Messages, entry: LedgerEntry) -> NewDelivery | None:
+    """ "Submitting…" in place of the summary (and its buttons): a passing notice."""
+    if entry.message_id is None:
+        return None
+    return _to_customer(
+        entry,
+        "submitting",
+        OutgoingMessage(
+            text=t("submit.submitting", order_id=entry.order_id),
+            replace_message_id=entry.message_id,
+            transient=True,
+        ),
+    )
+
+
+def delayed(t: Messages, entry: LedgerEntry) -> NewDelivery:
+    """The complaint is saved and will be registered when the backend is back."""
+    return _to_customer(
+        entry,
+        "delayed",
+        OutgoingMessage(
+            text=t("result.delayed", order_id=entry.order_id),
+            replace_message_id=entry.message_id,
+        ),
+    )
+
+
+def rejected(
+    t: Messages, entry: LedgerEntry, reason: RejectionReason | str, field: str
+) -> NewDelivery:
+    """The backend refused the complaint: why, in the customer's words."""
+    return _to_customer(
+        entry,
+        "rejected",
+        OutgoingMessage(
+            text=render.rejection(t, entry, reason, field),
+            keyboard=keyboard_rows(result_keyboard(t, None)),
+            replace_message_id=_summary_to_replace(entry),
+        ),
+    )
+
+
+def failed(t: Messages, entry: LedgerEntry) -> NewDelivery:
+    """The backend stayed unreachable for too long."""
+    return _to_customer(
+        entry, "failed", OutgoingMessage(text=t("result.failed", order_id=entry.order_id))
+    )
+
+
+def status_changed(t: Messages, entry: LedgerEntry, status: ComplaintStatus) -> NewDelivery:
+    """A status change, with the message the backend shares with the customer."""
+    lines = [
+        t(
+            "status.changed",
+            number=entry.complaint_number or "",
+            order_id=entry.order_id,
+            status=render.status_word(t, status.code),
+        )
+    ]
+    if status.detail:
+        detail = render.shorten(status.detail, render.BACKEND_TEXT_LIMIT)
+        lines.append(t("status.changed_detail", detail=detail))
+    return _to_customer(
+        entry,
+        "status",
+        OutgoingMessage(
+            text=render.fit("\n\n".join(lines)),
+            keyboard=keyboard_rows(result_keyboard(t, entry.id)),
+        ),
+    )
+
+
+def draft_expired(t: Messages, *, user_id: int, chat_id: int, minutes: float) -> NewDelivery:
+    """An idle draft was closed."""
+    return NewDelivery(
+        user_id=user_id,
+        chat_id=chat_id,
+        kind="expired",
+        message=OutgoingMessage(text=t("timeout.expired", minutes=f"{minutes:g}")),
+    )

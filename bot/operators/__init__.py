@@ -1,0 +1,1 @@
+"""The operator chat: complaint posts, error reports and the desk buttons."""

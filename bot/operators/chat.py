@@ -1,0 +1,170 @@
+"""This module contains OperatorChat: what the bot posts to OPERATOR_CHAT_ID.
+
+Posts about complaints (registered, rejected, failed, set aside, a message that could not be
+delivered) are owed like a customer's messages: written with their cause and delivered until
+Telegram takes them. Error reports are best effort: sent at once, a failure only logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.backends.base import BackendRejected, Receipt, StatusCode
+from bot.conversation.callbacks import Action, encode
+from bot.conversation.render import category_label, fit, shorten
+from bot.conversation.results import keyboard_rows
+from bot.i18n import Messages, Translator
+from bot.storage.deliveries import Delivery, NewDelivery, OutgoingMessage
+from bot.storage.ledger import LedgerEntry, QuarantinedRow
+
+logger = logging.getLogger(__name__)
+
+# Operators read English; the texts live in bot/locales/en.po under `operator.*`.
+OPERATOR_LANGUAGE = "en"
+# The longest problem statement and backend explanation quoted in a post (Telegram allows 4096).
+PROBLEM_LIMIT = 2500
+REASON_LIMIT = 300
+
+
+class OperatorChat:
+    """The operators' chat: posts to owe, and error reports sent at once."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        translator: Translator,
+        categories: Mapping[str, str],
+        *,
+        desk_buttons: bool = False,
+    ) -> None:
+        self._bot = bot
+        self.chat_id = chat_id
+        self._t: Messages = translator.for_language(OPERATOR_LANGUAGE)
+        self._categories = categories
+        self._desk_buttons = desk_buttons
+
+    def registered(self, entry: LedgerEntry, receipt: Receipt) -> NewDelivery:
+        """A complaint was registered: its number, order, problem, customer (and, on the local
+        desk, buttons that move it on)."""
+        keyboard = desk_keyboard(self._t, receipt.number) if self._desk_buttons else None
+        text = self._t("operator.registered", number=receipt.number, **self._about(entry))
+        return self._post("registered", text, entry.id, keyboard)
+
+    def rejected(self, entry: LedgerEntry, error: BackendRejected) -> NewDelivery:
+        """The backend refused a complaint; `error.detail` says why (it never holds secrets)."""
+        text = self._t(
+            "operator.rejected", reason=shorten(error.detail, REASON_LIMIT), **self._about(entry)
+        )
+        return self._post("rejected", text, entry.id)
+
+    def failed(self, entry: LedgerEntry, detail: str) -> NewDelivery:
+        """A complaint failed for good: the backend stayed unreachable past the give-up time."""
+        text = self._t(
+            "operator.failed",
+            attempts=entry.attempts + 1,
+            reason=shorten(detail, REASON_LIMIT),
+            **self._about(entry),
+        )
+        return self._post("failed", text, entry.id)
+
+    def quarantined(self, row: QuarantinedRow) -> NewDelivery:
+        """A ledger row cannot be read and was set aside."""
+        text = self._t(
+            "operator.quarantined",
+            entry_id=row.id,
+            backend=row.backend,
+            order_id=row.order_id,
+            reason=shorten(row.reason, REASON_LIMIT),
+        )
+        return self._post("quarantined", text, row.id)
+
+    def undelivered(self, delivery: Delivery, reason: str) -> NewDelivery | None:
+        """A message to a customer was given up (none about a post to this chat itself)."""
+        if delivery.chat_id == self.chat_id:
+            return None
+        text = self._t(
+            "operator.undelivered",
+            chat_id=delivery.chat_id,
+            kind=delivery.kind,
+            entry_id=delivery.complaint_id if delivery.complaint_id is not None else "-",
+            attempts=delivery.attempts + 1,
+            reason=shorten(reason, REASON_LIMIT),
+        )
+        return self._post("undelivered", text, delivery.complaint_id)
+
+    async def error(
+        self, error: BaseException | None, *, update_id: int | None, user_id: int | None
+    ) -> None:
+        """An error report: the exception's class and the ids, never the message's contents."""
+        name = type(error).__name__ if error is not None else "unknown error"
+        if update_id is None:
+            text = self._t("operator.error_outside_update", error=name)
+        else:
+            text = self._t(
+                "operator.error",
+                error=name,
+                update_id=update_id,
+                user_id=user_id if user_id is not None else "unknown",
+            )
+        try:
+            await self._bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML)
+        except TelegramError as err:
+            logger.warning(
+                "Could not post the error report (%s) to the operator chat: %s", name, err
+            )
+        except Exception:
+            logger.exception("Posting the error report (%s) to the operator chat failed", name)
+
+    def _about(self, entry: LedgerEntry) -> dict[str, object]:
+        """The placeholders every complaint post shares (escaped by the catalogue)."""
+        return {
+            "entry_id": entry.id,
+            "backend": entry.backend,
+            "order_id": entry.order_id,
+            "category": category_label(self._t, self._categories, entry.category),
+            "user_id": int(entry.user_id),
+            "name": shorten(entry.envelope.customer_name(), 128),
+            "problem": shorten(entry.envelope.entity.problemStatment, PROBLEM_LIMIT),
+        }
+
+    def _post(
+        self,
+        kind: str,
+        text: str,
+        complaint_id: int | None,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> NewDelivery:
+        return NewDelivery(
+            user_id=self.chat_id,
+            chat_id=self.chat_id,
+            kind=f"operator-{kind}",
+            message=OutgoingMessage(text=fit(text), keyboard=keyboard_rows(keyboard)),
+            complaint_id=complaint_id,
+        )
+
+
+DESK_BUTTONS = (
+    StatusCode.IN_PROGRESS,
+    StatusCode.WAITING,
+    StatusCode.RESOLVED,
+    StatusCode.REJECTED,
+    StatusCode.CLOSED,
+)
+
+
+def desk_keyboard(t: Messages, number: str) -> InlineKeyboardMarkup:
+    """Buttons on an operator post that move a local desk complaint to another status."""
+    buttons = [
+        InlineKeyboardButton(
+            t(f"operator.button.{status}"),
+            callback_data=encode(Action.DESK, number, str(status)),
+        )
+        for status in DESK_BUTTONS
+    ]
+    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])

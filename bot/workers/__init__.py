@@ -1,0 +1,1 @@
+"""What runs beside the update handlers: submissions, message deliveries, status polls."""

@@ -1,0 +1,387 @@
+"""This module contains the DeliveryWorker: it sends the messages owed, until Telegram takes them.
+
+A message is retried with backoff on network errors and 5xx answers, never sooner than a 429's
+`retry_after`, until Telegram accepts it, the customer has blocked the bot, or the give-up time
+has passed (operators are told). Messages to one chat go out in order, and under the
+customer's lock, so they never interleave with the answers to the customer's own updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import random
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.concurrency import CustomerLocks
+from bot.storage.database import Statement
+from bot.storage.deliveries import (
+    Delivery,
+    DeliveryState,
+    DeliveryStore,
+    NewDelivery,
+    OutgoingMessage,
+)
+from bot.workers.backoff import RetryPolicy
+from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
+
+logger = logging.getLogger(__name__)
+
+# Telegram is usually back within seconds: start retrying soon, and never wait over 30 s.
+DELIVERY_RETRY = RetryPolicy(base_seconds=2.0, max_seconds=30.0, give_up_seconds=24 * 3600.0)
+# How often the table is looked at when nothing woke the worker (a message written by another
+# process, such as the desk CLI, is sent within this).
+IDLE_POLL_SECONDS = 5.0
+MAX_IN_FLIGHT = 32
+_TAGS = re.compile(r"<[^>]*>")
+
+GivenUp = Callable[[Delivery, str], Awaitable[None]]
+
+
+class DeliveryWorker:
+    """Sends pending deliveries; the writer of a delivery may hand it over at once (`deliver`)."""
+
+    def __init__(
+        self,
+        store: DeliveryStore,
+        bot: Bot,
+        locks: CustomerLocks,
+        *,
+        clock: Callable[[], float],
+        holder: str,
+        policy: RetryPolicy = DELIVERY_RETRY,
+        rng: random.Random | None = None,
+        on_given_up: GivenUp | None = None,
+    ) -> None:
+        self._store = store
+        self._bot = bot
+        self._locks = locks
+        self._clock = clock
+        self.holder = holder
+        self._policy = policy
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._on_given_up = on_given_up
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._claim_lock = asyncio.Lock()
+        self._renewed_at = 0.0
+
+    @property
+    def claim_until(self) -> float:
+        """The end of a claim made now."""
+        return self._clock() + CLAIM_SECONDS
+
+    def wake(self) -> None:
+        """Looks at the table now (a message was written that could not be sent at once)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Starts the loop; messages left pending when the bot stopped are sent at once."""
+        if self._loop_task is None:
+            self._stopping = False
+            self._loop_task = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stops the loop, lets messages being sent finish, and releases the rest."""
+        if self._loop_task is not None:
+            self._stopping = True
+            self._wake.set()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        tasks = list(self._tasks)
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._store.release(self.holder)
+
+    async def owe(self, *changes: Statement, owed: Sequence[NewDelivery]) -> bool:
+        """Writes `changes` with the messages they owe, then sends those at once (those of a
+        chat with an earlier message still pending wait their turn); False when a guard among
+        `changes` matched nothing, and nothing was written."""
+        claimed = await self.write(*changes, owed=owed)
+        if claimed is None:
+            return False
+        await self.deliver_all(claimed)
+        return True
+
+    async def write(
+        self, *changes: Statement, owed: Sequence[NewDelivery]
+    ) -> list[Delivery] | None:
+        """Writes `changes` with the messages they owe; returns those this process claimed, to
+        send (None when a guard matched nothing and nothing was written)."""
+        if not changes and not owed:
+            return []
+        claimed = await self._store.write(
+            *changes,
+            owed=owed,
+            now=self._clock(),
+            holder=self.holder,
+            until=self.claim_until,
+        )
+        if claimed is not None and len(claimed) < len(owed):
+            self._wake.set()  # the others wait behind an earlier message to their chat
+        return claimed
+
+    async def deliver_all(self, deliveries: Iterable[Delivery]) -> None:
+        """Sends messages this process has just written and claimed, in order."""
+        for delivery in deliveries:
+            await self.deliver(delivery)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Sends one claimed message and records the outcome; never raises."""
+        self._in_flight.add(delivery.id)
+        try:
+            await self._attempt(delivery)
+        except Exception:
+            logger.exception("Delivering message %s failed unexpectedly", delivery.id)
+        finally:
+            self._in_flight.discard(delivery.id)
+            self._wake.set()  # the chat's next message may be waiting for this one
+
+    async def run_due(self) -> int:
+        """Starts sending every due message (up to the in-flight cap); returns how many."""
+        async with self._claim_lock:
+            room = MAX_IN_FLIGHT - len(self._in_flight)
+            if room <= 0:
+                return 0
+            claimed = await self._store.claim_due(
+                now=self._clock(), limit=room, holder=self.holder, until=self.claim_until
+            )
+            for delivery in claimed:
+                self._in_flight.add(delivery.id)
+                task = asyncio.create_task(self.deliver(delivery), name=f"deliver-{delivery.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            return len(claimed)
+
+    async def drain(self) -> None:
+        """Sends everything due, to its end (tests and the CLI use this)."""
+        while await self.run_due() or self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        """How many messages are being sent."""
+        return len(self._in_flight)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.run_due()
+                await self._renew()
+                timeout = await self._seconds_until_next()
+            except Exception:
+                logger.exception("The delivery worker could not read its table")
+                timeout = IDLE_POLL_SECONDS
+            if self._stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def _renew(self) -> None:
+        now = self._clock()
+        if self._in_flight and now - self._renewed_at >= RENEW_SECONDS:
+            self._renewed_at = now
+            await self._store.renew(self.holder, until=self.claim_until)
+
+    async def _seconds_until_next(self) -> float:
+        wait = IDLE_POLL_SECONDS
+        if self._in_flight:
+            wait = min(wait, RENEW_SECONDS)
+        next_at = await self._store.next_due_at()
+        if next_at is None:
+            return wait
+        return min(wait, max(0.0, next_at - self._clock()))
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        now = self._clock
+        try:
+            async with self._locks.hold(delivery.chat_id):
+                message_id = await self._show_once(delivery)
+        except Forbidden as err:
+            logger.info(
+                "Chat %s has blocked the bot; message %s not sent", delivery.chat_id, delivery.id
+            )
+            await self._store.end(delivery.id, DeliveryState.BLOCKED, err.message, now=now())
+            return
+        except RetryAfter as err:
+            await self._later(delivery, f"Telegram asked to wait ({err.message})", _seconds(err))
+            return
+        except BadRequest as err:
+            await self._refused(delivery, err.message)
+            return
+        except TelegramError as err:  # network errors, timeouts, Telegram's 5xx
+            await self._later(delivery, f"{type(err).__name__}: {err.message}", None)
+            return
+        if message_id is None:
+            await self._store.end(
+                delivery.id, DeliveryState.DROPPED, "nothing left to replace", now=now()
+            )
+            return
+        await self._store.sent(delivery.id, message_id, now=now())
+
+    async def _show_once(self, delivery: Delivery) -> int | None:
+        """Shows the message; HTML Telegram cannot parse (a bug of ours) is shown as text."""
+        try:
+            return await self._show(delivery, delivery.message)
+        except BadRequest as err:
+            if "can't parse entities" not in err.message.lower() or not delivery.message.html:
+                raise
+            logger.error(
+                "Telegram could not parse message %s (%s); sent as plain text",
+                delivery.id,
+                err.message,
+            )
+            message = delivery.message
+            plain = message.model_copy(
+                update={
+                    "text": _plain(message.text),
+                    "caption": _plain(message.caption),
+                    "html": False,
+                }
+            )
+            await self._store.decide(delivery.id, plain)
+            return await self._show(delivery, plain)
+
+    async def _show(self, delivery: Delivery, message: OutgoingMessage) -> int | None:
+        """Sends, or edits into the message it replaces; the message id shown (None when a
+        passing notice had nothing left to replace)."""
+        keyboard = _markup(message)
+        parse_mode = ParseMode.HTML if message.html else None
+        if message.photo:
+            try:
+                sent = await self._bot.send_photo(
+                    delivery.chat_id,
+                    message.photo,
+                    caption=message.caption or None,
+                    parse_mode=parse_mode,
+                    reply_markup=keyboard,
+                )
+            except BadRequest as err:
+                if "can't parse entities" in err.message.lower():
+                    raise
+                logger.info(
+                    "Telegram refused the picture of message %s (%s); sending text",
+                    delivery.id,
+                    err.message,
+                )
+                message = message.model_copy(update={"photo": "", "caption": ""})
+                await self._store.decide(delivery.id, message)
+                return await self._show(delivery, message)
+            if message.replace_message_id is not None:
+                await self._remove(delivery.chat_id, message.replace_message_id)
+            return sent.message_id
+        if message.replace_message_id is not None:
+            try:
+                await self._bot.edit_message_text(
+                    message.text,
+                    chat_id=delivery.chat_id,
+                    message_id=message.replace_message_id,
+                    parse_mode=parse_mode,
+                    reply_markup=keyboard,
+                )
+                return message.replace_message_id
+            except BadRequest as err:
+                reason = err.message.lower()
+                if "not modified" in reason:  # shown already (an earlier answer was lost)
+                    return message.replace_message_id
+                if "can't parse entities" in reason:
+                    raise
+                if message.transient:
+                    return None
+                logger.info(
+                    "Message %s cannot replace message %s (%s); sending it",
+                    delivery.id,
+                    message.replace_message_id,
+                    err.message,
+                )
+                message = message.model_copy(update={"replace_message_id": None})
+                await self._store.decide(delivery.id, message)
+        sent = await self._bot.send_message(
+            delivery.chat_id, message.text, parse_mode=parse_mode, reply_markup=keyboard
+        )
+        return sent.message_id
+
+    async def _remove(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self._bot.delete_message(chat_id, message_id)
+        except TelegramError as err:
+            logger.debug("Could not remove message %s: %s", message_id, err)
+
+    async def _later(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
+        now = self._clock()
+        if delivery.message.transient:
+            await self._store.end(delivery.id, DeliveryState.DROPPED, error, now=now)
+            return
+        if self._policy.gives_up(delivery.created_at, now):
+            await self._give_up(delivery, error)
+            return
+        delay = self._policy.delay(delivery.attempts, retry_after, self._rng)
+        logger.info(
+            "Message %s to chat %s not delivered (%s); next try in %.0f s",
+            delivery.id,
+            delivery.chat_id,
+            error,
+            delay,
+        )
+        await self._store.retry(delivery.id, error, retry_at=now + delay, now=now)
+        self._wake.set()  # the loop's next wake-up may now be sooner
+
+    async def _refused(self, delivery: Delivery, error: str) -> None:
+        """Telegram refused the message itself (not a passing failure): retrying cannot help."""
+        if delivery.message.transient:
+            await self._store.end(delivery.id, DeliveryState.DROPPED, error, now=self._clock())
+            return
+        await self._give_up(delivery, f"Telegram refused it: {error}")
+
+    async def _give_up(self, delivery: Delivery, error: str) -> None:
+        logger.error(
+            "Message %s (%s) to chat %s given up after %d attempts: %s",
+            delivery.id,
+            delivery.kind,
+            delivery.chat_id,
+            delivery.attempts + 1,
+            error,
+        )
+        await self._store.end(delivery.id, DeliveryState.GIVEN_UP, error, now=self._clock())
+        if self._on_given_up is not None:
+            try:
+                await self._on_given_up(delivery, error)
+            except Exception:
+                logger.exception("Telling the operators about message %s failed", delivery.id)
+
+
+def _seconds(err: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB announces a type change; both types are read here
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = err.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
+    if not message.keyboard:
+        return None
+    return InlineKeyboardMarkup.de_json({"inline_keyboard": message.keyboard})
+
+
+def _plain(markup: str) -> str:
+    """HTML as plain text (the fallback when Telegram could not parse our markup)."""
+    return html.unescape(_TAGS.sub("", markup))
