@@ -16,6 +16,7 @@ from bot.cli import desk
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
 from bot.logging_setup import configure_logging
+from bot.polling import run_polling
 
 logger = logging.getLogger("bot")
 
@@ -82,18 +83,23 @@ def run(settings: Settings) -> int:
         print(CONSOLE_INSTEAD)
         return asyncio.run(run_console(settings))
     built = build_application(settings)
-    application = built.application
     logger.info(
         "Starting in %s mode with the %s backend", settings.bot_mode, settings.complaint_backend
     )
-    if settings.bot_mode == "webhook":
-        from bot.webhook import WebhookConfig, run_webhook
+    try:
+        if settings.bot_mode == "webhook":
+            from bot.webhook import WebhookConfig, run_webhook
 
-        run_webhook(application, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
-    else:
-        application.run_polling(
-            allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL_SECONDS
-        )
+            run_webhook(built.application, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
+        else:
+            asyncio.run(
+                run_polling(
+                    built, allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL_SECONDS
+                )
+            )
+    except ConfigError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

@@ -134,12 +134,13 @@ def build_application(
     async def tell_operators(delivery: Delivery, reason: str) -> None:
         await worker.owe(owed=announcements.undelivered(delivery, reason))
 
+    holder = instance_name()
     worker = DeliveryWorker(
         deliveries,
         application.bot,
         locks,
         clock=clock,
-        holder=instance_name(),
+        holder=holder,
         policy=RetryPolicy(
             base_seconds=DELIVERY_RETRY.base_seconds,
             max_seconds=DELIVERY_RETRY.max_seconds,
@@ -175,6 +176,7 @@ def build_application(
         locks=locks,
         preferences=preferences,
         clock=clock,
+        holder=holder,
     )
     poller = StatusPoller(
         ledger=ledger,

@@ -149,6 +149,16 @@ class ConsoleChat:
         return True
 
 
+def console_database(settings: Settings) -> Path:
+    """The database the console works on: DATABASE_PATH while no bot token is configured (no
+    live bot can be using it), else a file of its own beside it, so that the console never
+    takes over the messages and submissions of the live bot's customers."""
+    path = settings.database_path
+    if settings.telegram_bot_token is None:
+        return path
+    return path.with_name(f"{path.stem}.console{path.suffix}")
+
+
 async def run_console(
     settings: Settings,
     *,
@@ -160,11 +170,13 @@ async def run_console(
     telegram = LoopbackTelegram()
     server = LoopbackBotApiServer(telegram)
     await server.start()
+    database = console_database(settings)
     console_settings = settings.model_copy(
         update={
             "telegram_bot_token": SecretStr(CONSOLE_TOKEN),
             "telegram_api_base_url": server.base_url,
             "telegram_rate_limit_per_second": 0,
+            "database_path": database,
         }
     )
     recorder = Recorder({"first_name": "Ada"}) if record else None
@@ -172,7 +184,7 @@ async def run_console(
     application = build_application(console_settings).application
     print(
         f"Chatting with the bot on a local stand-in for Telegram (backend: "
-        f"{settings.complaint_backend}, database: {settings.database_path}).\n"
+        f"{settings.complaint_backend}, database: {database}).\n"
         "Type a message and press Enter; type a number to press a button; /quit to leave.",
         file=out,
         flush=True,

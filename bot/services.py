@@ -48,6 +48,8 @@ class Services:
     locks: CustomerLocks
     preferences: CustomerPreferences
     clock: Callable[[], float]
+    # The name this process claims work under in the database.
+    holder: str
 
     def language_of(self, user: User | None) -> str | None:
         """The customer's language: their /language choice, else their Telegram app's."""

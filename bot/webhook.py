@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
 import re
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -22,6 +20,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot.config import ConfigError, Settings
+from bot.polling import stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +204,7 @@ async def serve(
     The lifecycle is PTB's own: initialize, post_init, start, the webhook registered with the
     secret token; at the end stop, post_stop, shutdown, post_shutdown.
     """
-    stop = stop if stop is not None else _stop_on_signals()
+    stop = stop if stop is not None else stop_on_signals()
     server = WebhookServer(application, config)
     try:
         async with application:
@@ -233,16 +232,6 @@ async def serve(
     finally:
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    """An event SIGINT or SIGTERM sets (where the platform lets us handle signals)."""
-    event = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, event.set)
-    return event
 
 
 def run_webhook(application: AnyApplication, config: WebhookConfig) -> None:

@@ -28,6 +28,13 @@ class _MethodHandler(tornado.web.RequestHandler):
     def initialize(self, telegram: LoopbackTelegram, latency_seconds: float = 0.0) -> None:
         self.telegram = telegram
         self.latency_seconds = latency_seconds
+        self.poll: asyncio.Task[Any] | None = None
+
+    def on_connection_close(self) -> None:
+        """The client gave up on its long poll (it stopped): the poll ends with it, as nobody
+        would read its answer."""
+        if self.poll is not None:
+            self.poll.cancel()
 
     async def post(self, token: str, method: str) -> None:
         params = self._params()
@@ -36,9 +43,12 @@ class _MethodHandler(tornado.web.RequestHandler):
         try:
             if method == "getUpdates":
                 offset = int(params.get("offset") or 0)
-                result: Any = await self.telegram.get_updates(
-                    offset, float(params.get("timeout") or 0)
-                )
+                wait = float(params.get("timeout") or 0)
+                self.poll = asyncio.ensure_future(self.telegram.get_updates(offset, wait))
+                try:
+                    result: Any = await self.poll
+                except asyncio.CancelledError:
+                    return
             else:
                 result = self.telegram.call(method, params)
         except BotApiError as err:

@@ -31,6 +31,10 @@ BOT_FIRST_NAME = "Order complaints"
 QUERY_ANSWER_SECONDS = 15.0
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_TOAST_CHARACTERS = 200
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+    "running"
+)
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
@@ -130,6 +134,8 @@ class LoopbackTelegram:
         self._down_kind: OutageKind = "502"
         self._down_retry_after = 7
         self.polls = 0
+        self.conflicts = 0
+        self._poll_generation = 0
 
     # -- the bot's side ----------------------------------------------------------------------
 
@@ -152,8 +158,14 @@ class LoopbackTelegram:
         return handler(params)
 
     async def get_updates(self, offset: int, wait_seconds: float) -> list[dict[str, Any]]:
-        """Long polling: the updates from `offset` on, waiting up to `wait_seconds` for one."""
+        """Long polling: the updates from `offset` on, waiting up to `wait_seconds` for one.
+
+        As on Telegram, one consumer at a time: a new poll ends one still waiting with 409.
+        """
         self.polls += 1
+        self._poll_generation += 1
+        mine = self._poll_generation
+        self._arrived.set()  # an older poll still waiting wakes up to its 409
         self._pending = [u for u in self._pending if u["update_id"] >= offset]
         if not self._pending and wait_seconds > 0:
             self._arrived.clear()
@@ -161,7 +173,10 @@ class LoopbackTelegram:
                 async with asyncio.timeout(wait_seconds):
                     await self._arrived.wait()
             except TimeoutError:
-                return []
+                pass
+        if self._poll_generation != mine:
+            self.conflicts += 1
+            raise BotApiError(409, CONFLICT)
         return list(self._pending)
 
     # -- the customer's side -----------------------------------------------------------------
