@@ -8,12 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from telegram import Update
 
 from bot.app import build_application
 from bot.cli import desk
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import BackendName, ConfigError, Settings, load_settings
 from bot.console import run_console
 from bot.logging_setup import configure_logging
 from bot.polling import run_polling
@@ -27,6 +28,14 @@ EXIT_CONFIG = 2
 # message still arrives at once through the long poll.
 POLL_INTERVAL_SECONDS = 0.02
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+COMPLAINT_LISTS = {
+    "pending": "complaints waiting to be registered",
+    "failed": "complaints given up after SUBMIT_GIVE_UP_HOURS",
+    "rejected": "complaints the backend refused",
+    "registered": "registered complaints",
+    "quarantined": "ledger rows set aside because they cannot be read",
+    "undelivered": "messages to customers or operators that could not be delivered",
+}
 MISSING_TOKEN_ADVICE = (
     "TELEGRAM_BOT_TOKEN: is not set. Get a token from @BotFather, put "  # noqa: S105
     "TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example), and run `make run` again."
@@ -65,11 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(desk.set_status(settings, args.number, args.status, args.note))
         return asyncio.run(desk.show(settings, args.number))
     if command == "complaints":
-        from bot.cli.complaints import list_complaints
+        from bot.cli.complaints import list_complaints, move_pending
 
-        states = [
-            name for name in ("pending", "failed", "rejected", "registered") if getattr(args, name)
-        ]
+        if args.move_pending_to:
+            return asyncio.run(move_pending(settings, args.move_pending_to))
+        states = [name for name in COMPLAINT_LISTS if getattr(args, name)]
         return asyncio.run(list_complaints(settings, states or ["pending", "failed"]))
     return run(settings)
 
@@ -123,8 +132,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("check", help="check settings, Telegram, the backend and the database")
     complaints = commands.add_parser("complaints", help="list complaints for operators")
-    for state in ("pending", "failed", "rejected", "registered"):
-        complaints.add_argument(f"--{state}", action="store_true", help=f"list {state} complaints")
+    for state, what in COMPLAINT_LISTS.items():
+        complaints.add_argument(f"--{state}", action="store_true", help=f"list {what}")
+    complaints.add_argument(
+        "--move-pending-to",
+        choices=get_args(BackendName),
+        metavar="BACKEND",
+        help="move complaints still waiting for another backend to this one",
+    )
     complaints.epilog = "Without a flag: pending and failed, the ones that need an eye."
     return parser
 

@@ -13,7 +13,6 @@ import httpx
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -36,6 +35,7 @@ from bot.i18n import Translator
 from bot.operators.chat import OperatorChat
 from bot.operators.desk import DeskChanges
 from bot.operators.desk_buttons import OperatorDeskButtons
+from bot.rate_limiter import RateLimiter
 from bot.services import BotApplication, Services
 from bot.storage.conversations import ConversationStore
 from bot.storage.customers import CustomerPreferences
@@ -69,6 +69,11 @@ class BuiltBot:
     flow: ComplaintFlow
     commands: CustomerCommands
     poller: StatusPoller
+
+    async def prepare(self) -> None:
+        """Opens the database and checks the ledger against the settings before Telegram is
+        contacted, so a wrong setting is reported at once (post_init does it too)."""
+        await prepare(self.services)
 
 
 def build_application(
@@ -104,7 +109,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if settings.telegram_rate_limit_per_second > 0:
         builder = builder.rate_limiter(
-            AIORateLimiter(
+            RateLimiter(
                 overall_max_rate=settings.telegram_rate_limit_per_second,
                 overall_time_period=1,
                 max_retries=RATE_LIMIT_RETRIES,
@@ -214,8 +219,7 @@ def build_application(
         await poller.poll()
 
     async def post_init(app: BotApplication) -> None:
-        await database.open()
-        await _check_pending_backends(ledger, backend.name)
+        await prepare(services)
         await preferences.load()
         await backend.initialize()
         await worker.start()
@@ -243,12 +247,14 @@ def build_application(
     return BuiltBot(application, services, flow, commands, poller)
 
 
-async def _check_pending_backends(ledger: Ledger, backend: str) -> None:
-    """Refuses to start while complaints wait for another backend than the configured one:
-    they would be filed where the ledger does not say, or never."""
-    waiting = {
-        name: n for name, n in (await ledger.pending_by_backend()).items() if name != backend
-    }
+async def prepare(services: Services) -> None:
+    """Opens the database (migrating it) and refuses to start while complaints wait for
+    another backend than the configured one: they would be filed where the ledger does not
+    say, or never."""
+    await services.database.open()
+    backend = services.backend.name
+    pending = await services.ledger.pending_by_backend()
+    waiting = {name: n for name, n in pending.items() if name != backend}
     if waiting:
         where = ", ".join(f"{n} on {name}" for name, n in sorted(waiting.items()))
         raise ConfigError(

@@ -127,6 +127,7 @@ async def run_polling(
     contention = Contention()
     errors = PollingErrors(contention)
     try:
+        await built.prepare()
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)

@@ -2,32 +2,91 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.storage.database import Database
+from bot.storage.deliveries import DeliveryState, DeliveryStore
 from bot.storage.ledger import Ledger, LedgerState
 
+LEDGER_STATES = frozenset(str(state) for state in LedgerState)
 
-async def list_complaints(settings: Settings, states: list[str]) -> int:
-    """Prints one line per complaint in the given ledger states; exit status 0."""
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
+    """Prints one line per complaint in the given ledger states; exit status 0.
+
+    Besides the ledger's states, `quarantined` lists rows set aside as unreadable, and
+    `undelivered` the messages to customers that could not be delivered.
+    """
+    wanted = list(states)
     database = Database(settings.database_path)
     await database.open()
     try:
-        entries = await Ledger(database).in_state(*(LedgerState(s) for s in states))
+        ledger = Ledger(database)
+        ledger_states = [LedgerState(s) for s in wanted if s in LEDGER_STATES]
+        entries = await ledger.in_state(*ledger_states) if ledger_states else []
+        quarantined = await ledger.quarantined() if "quarantined" in wanted else []
+        undelivered = (
+            await DeliveryStore(database).in_state(DeliveryState.GIVEN_UP)
+            if "undelivered" in wanted
+            else []
+        )
     finally:
         await database.close()
-    if not entries:
-        print(f"No {' or '.join(states)} complaints.")
+    if not (entries or quarantined or undelivered):
+        print(f"No {' or '.join(wanted)} complaints.")
         return 0
-    print(
-        f"{'id':>6}  {'state':<10} {'number':<18} {'order':<20} {'attempts':>8}  "
-        f"{'created (UTC)':<16}  last error"
-    )
-    for e in entries:
-        created = datetime.fromtimestamp(e.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M")
+    if entries:
         print(
-            f"{e.id:>6}  {e.state:<10} {e.complaint_number or '-':<18} {e.order_id:<20} "
-            f"{e.attempts:>8}  {created:<16}  {e.last_error or '-'}"
+            f"{'id':>6}  {'state':<10} {'number':<18} {'order':<20} {'attempts':>8}  "
+            f"{'created (UTC)':<16}  last error"
         )
+        for e in entries:
+            print(
+                f"{e.id:>6}  {e.state:<10} {e.complaint_number or '-':<18} {e.order_id:<20} "
+                f"{e.attempts:>8}  {_when(e.created_at):<16}  {e.last_error or '-'}"
+            )
+    if quarantined:
+        print("Quarantined (cannot be read; fix or remove the row, then it is picked up again):")
+        print(f"{'id':>6}  {'backend':<10} {'order':<20} {'created (UTC)':<16}  reason")
+        for q in quarantined:
+            print(
+                f"{q.id:>6}  {q.backend:<10} {q.order_id:<20} {_when(q.created_at):<16}  {q.reason}"
+            )
+    if undelivered:
+        print("Messages not delivered:")
+        print(
+            f"{'id':>6}  {'chat':>14}  {'kind':<22} {'complaint':>9}  {'created (UTC)':<16}  error"
+        )
+        for d in undelivered:
+            print(
+                f"{d.id:>6}  {d.chat_id:>14}  {d.kind:<22} {d.complaint_id or '-':>9}  "
+                f"{_when(d.created_at):<16}  {d.last_error}"
+            )
+    return 0
+
+
+async def move_pending(settings: Settings, backend: str) -> int:
+    """Moves complaints waiting for another backend to `backend`; 0 when none is left behind."""
+    database = Database(settings.database_path)
+    await database.open()
+    try:
+        moved, kept = await Ledger(database).move_pending(backend)
+    finally:
+        await database.close()
+    print(f"Moved {moved} pending complaint(s) to the {backend} backend.")
+    if kept:
+        print(
+            f"{kept} pending complaint(s) were kept: their old backend already holds part of "
+            "them (e.g. an OCC appeasement created). Run the bot with their old "
+            "COMPLAINT_BACKEND until they are registered.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
