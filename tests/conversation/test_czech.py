@@ -171,3 +171,18 @@ async def test_a_german_customer_is_answered_in_german(bot: BotHarness) -> None:
     assert max_.messages()[-1].text.startswith("✅ <b>Ihre Reklamation ist registriert.</b>")
     [entry] = await bot.built.services.ledger.in_state(*LedgerState)
     assert entry.envelope.languageCode == "de-AT"
+
+
+async def test_language_buttons_pressed_twice_answer_once_without_an_apology(
+    bot: BotHarness,
+) -> None:
+    ada = bot.customer("Ada")
+    await ada.send("/complaint")
+    await ada.send("/language")
+    menu = ada.last_message_with("Čeština")
+    czech = menu.callback_data("Čeština")
+    first = await ada.press_data(czech, on=menu)
+    assert "česky" in first.all_text and "objednávky" in first.all_text  # the open question
+    second = await ada.press_data(czech, on=menu)  # the second tap of a double tap
+    assert "went wrong" not in second.all_text and "Něco se pokazilo" not in second.all_text
+    assert bot.errors == []
