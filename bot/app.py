@@ -43,6 +43,7 @@ from bot.storage.database import Database
 from bot.storage.deliveries import Delivery, DeliveryStore
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.storage.updates import UpdateLog
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
 from bot.workers.claims import instance_name
@@ -94,6 +95,7 @@ def build_application(
     database = Database(settings.database_path)
     translator = Translator(settings.default_language)
     locks = CustomerLocks()
+    updates = UpdateLog(database, clock)
     client = http_client or create_http_client(settings)
     backend = backend or create_backend(
         settings, database=database, http_client=client, clock=clock
@@ -103,7 +105,7 @@ def build_application(
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
-        .concurrent_updates(PerCustomerUpdateProcessor(locks))
+        .concurrent_updates(PerCustomerUpdateProcessor(locks, updates))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -178,6 +180,7 @@ def build_application(
         outbox=outbox,
         delivery=worker,
         leases=leases,
+        updates=updates,
         locks=locks,
         preferences=preferences,
         clock=clock,
@@ -221,6 +224,7 @@ def build_application(
     async def post_init(app: BotApplication) -> None:
         await prepare(services)
         await preferences.load()
+        await updates.load()
         await backend.initialize()
         await worker.start()
         await outbox.start()
@@ -234,6 +238,7 @@ def build_application(
     async def post_stop(app: BotApplication) -> None:
         await outbox.stop()
         await worker.stop()
+        await updates.close()
 
     async def post_shutdown(app: BotApplication) -> None:
         await backend.shutdown()

@@ -2,22 +2,32 @@
 
 PTB's default processes one update at a time (every customer waits for every other); plain
 `concurrent_updates=True` lets a customer's next message overtake the previous one. Here each
-customer's updates run strictly in order, and different customers run concurrently.
+customer's updates run strictly in order, and different customers run concurrently. An update
+takes one of the shared processing slots only once it is its customer's turn, so a customer
+whose updates queue behind a slow one holds one slot, never everyone's. A redelivered update
+(Telegram sends one again when it did not learn we took it) is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# Updates processed at once across all customers. Generous, because an update waiting for its
-# customer's previous one holds a slot while it waits.
+from bot.storage.updates import UpdateLog
+
+logger = logging.getLogger(__name__)
+
+# Updates processed at once across all customers (each customer has at most one of them).
 MAX_CONCURRENT_UPDATES = 1024
+# PTB's own limit is taken before an update's customer is known: it must never be the one
+# that waits, so it is set beyond reach and the real limit applies after the customer's turn.
+_UNLIMITED = 2**31 - 1
 
 
 class _Slot:
@@ -77,24 +87,43 @@ def customer_key(update: object) -> int | None:
 
 
 class PerCustomerUpdateProcessor(BaseUpdateProcessor):
-    """Processes each customer's updates in order and different customers concurrently."""
+    """Processes each customer's updates in order and once, and different customers
+    concurrently, at most `max_concurrent_updates` at a time."""
 
-    __slots__ = ("locks",)
+    __slots__ = ("_slots", "locks", "updates")
 
     def __init__(
-        self, locks: CustomerLocks, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES
+        self,
+        locks: CustomerLocks,
+        updates: UpdateLog,
+        max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
     ) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_UNLIMITED)
         self.locks = locks
+        self.updates = updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Awaits the update's processing under its customer's lock."""
+        """Waits for the customer's turn, then for a slot, then processes the update once."""
         key = customer_key(update)
-        if key is None:
-            await coroutine
+        if key is None or not isinstance(update, Update):
+            async with self._slots:
+                await coroutine
             return
         async with self.locks.hold(key):
-            await coroutine
+            if await self.updates.processed(update.update_id):
+                logger.info(
+                    "Update %s came again and was processed already; dropped", update.update_id
+                )
+                if isinstance(coroutine, Coroutine):
+                    coroutine.close()
+                return
+            async with self._slots:
+                try:
+                    await coroutine
+                finally:
+                    if not self.updates.was_recorded(update.update_id):
+                        self.updates.record_soon(update.update_id)
 
     async def initialize(self) -> None:
         """Nothing to open."""

@@ -19,6 +19,7 @@ from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.storage.updates import UpdateLog
 from bot.workers.delivery import DeliveryWorker
 from bot.workers.outbox import OutboxWorker
 
@@ -45,6 +46,7 @@ class Services:
     outbox: OutboxWorker
     delivery: DeliveryWorker
     leases: Leases
+    updates: UpdateLog
     locks: CustomerLocks
     preferences: CustomerPreferences
     clock: Callable[[], float]

@@ -208,3 +208,18 @@ def test_the_health_path_cannot_be_the_webhook_path(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="WEBHOOK_URL"):
         WebhookConfig.from_settings(settings)
+
+
+async def test_an_update_telegram_delivers_again_is_answered_once(running: Running) -> None:
+    """Telegram redelivers an update whose answer it did not get in time: one answer, and an
+    order ID sent once is not taken a second time as the problem statement."""
+    for payload in (update(10, "/complaint"), update(11, "748596"), update(11, "748596")):
+        response = await running.http.post(
+            "/telegram/updates", json=payload, headers={SECRET_HEADER: SECRET}
+        )
+        assert response.status_code == 200
+    replies = await running.replies_to(4242, count=2)
+    await asyncio.sleep(0.3)
+    replies = [c.text for c in running.api.calls_to("sendMessage") if c.chat_id == 4242]
+    assert len(replies) == 2
+    assert "problem" in replies[-1] and "at least" not in replies[-1]

@@ -89,7 +89,7 @@ class ComplaintFlow:
         if update.callback_query is not None:
             await answer_press(update.callback_query)
         draft = Draft.new(language=user.language_code)
-        await self._save(user, chat_id_of(update), draft)
+        await self._save(update, draft)
         await send(update, question(self.s.messages(user), draft, self.categories))
 
     async def begin_with_order(self, update: Update, order_id: str, notice: str) -> None:
@@ -99,7 +99,7 @@ class ComplaintFlow:
         draft.order_id = order_id
         draft.from_deep_link = True
         draft.step = Step.PROBLEM
-        await self._save(user, chat_id_of(update), draft)
+        await self._save(update, draft)
         await send(
             update, with_notice(notice, question(self.s.messages(user), draft, self.categories))
         )
@@ -149,7 +149,7 @@ class ComplaintFlow:
             case Step.CONFIRM | Step.CHOOSE_EDIT:
                 await self._reject_answer(update, draft, t("confirm.use_buttons"))
                 return
-        await self._save(user, chat_id_of(update), draft)
+        await self._save(update, draft)
         await send(update, question(t, draft, self.categories))
 
     async def on_unexpected(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -229,7 +229,7 @@ class ComplaintFlow:
                 draft.step = Step(press.argument)
             case Action.BACK:
                 draft.step = Step.CONFIRM
-        await self._save(user, chat_id_of(update), draft)
+        await self._save(update, draft)
         await answer_press(query)
         await self._replace(update, question(t, draft, self.categories))
 
@@ -273,6 +273,7 @@ class ComplaintFlow:
             language_code=self.s.language_code(user),
         )
         message_id = query.message.message_id if query.message is not None else None
+        # The complaint, the end of the draft and the update: one transaction.
         entry = await self.s.ledger.record(
             NewComplaint(
                 key=idempotency_key(user.id, draft.token),
@@ -284,8 +285,12 @@ class ComplaintFlow:
                 from_deep_link=draft.from_deep_link,
             ),
             now=self.s.clock(),
+            also=[
+                self.s.conversations.deletion(user.id),
+                self.s.updates.statement(update.update_id),
+            ],
         )
-        await self.s.conversations.delete(user.id)
+        self.s.updates.recorded(update.update_id)
         if entry is None:  # recorded by an earlier press whose reply was lost
             await answer_press(query, t("submit.already"))
             return
@@ -300,7 +305,8 @@ class ComplaintFlow:
     # -- inactivity ------------------------------------------------------------------------
 
     async def expire_idle(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Job: ends drafts idle for CONVERSATION_TIMEOUT_MINUTES and tells their customers.
+        """Job: ends drafts idle for CONVERSATION_TIMEOUT_MINUTES and tells their customers
+        (and forgets updates Telegram can no longer deliver again).
 
         One process sweeps at a time (a lease); each draft is deleted only if unchanged since
         it was read, together with the message that tells its customer.
@@ -316,6 +322,7 @@ class ComplaintFlow:
                     notice = await self._expire(stored, cutoff)
                 # Sent outside the customer's lock: the delivery takes it itself.
                 await self.s.delivery.deliver_all(notice)
+            await self.s.updates.prune()
         finally:
             await self.s.leases.release(IDLE_SWEEP_LEASE, holder)
 
@@ -373,15 +380,23 @@ class ComplaintFlow:
         except ValidationError:
             return None
 
-    async def _save(self, user: User, chat_id: int, draft: Draft) -> None:
+    async def _save(self, update: Update, draft: Draft) -> None:
+        """Writes the draft and its step, with the update that caused it (processed once)."""
+        user = user_of(update)
         await self.s.conversations.save(
-            user.id, chat_id, draft.step, draft.model_dump_json(), now=self.s.clock()
+            user.id,
+            chat_id_of(update),
+            draft.step,
+            draft.model_dump_json(),
+            now=self.s.clock(),
+            also=[self.s.updates.statement(update.update_id)],
         )
+        self.s.updates.recorded(update.update_id)
 
     async def _reject_answer(self, update: Update, draft: Draft, notice: str) -> None:
         """Explains what was wrong and asks the same question again (the draft stays)."""
         user = user_of(update)
-        await self._save(user, chat_id_of(update), draft)  # the customer is active: keep it open
+        await self._save(update, draft)  # the customer is active: keep it open
         reply = question(self.s.messages(user), draft, self.categories)
         await send(update, with_notice(notice, reply))
 

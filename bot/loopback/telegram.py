@@ -126,7 +126,9 @@ class LoopbackTelegram:
         self.messages: dict[tuple[int, int], ChatMessage] = {}
         self.listeners: list[Callable[[ApiCall], None]] = []
         self._message_ids = itertools.count(1000)
-        self._update_ids = itertools.count(1)
+        # Like Telegram's, update ids only grow, also from one session to the next on the same
+        # database (the bot drops an update whose id it has processed before).
+        self._update_ids = itertools.count(int(clock() * 1000))
         self._pending: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
         self._failures: dict[str, list[tuple[int, str]]] = {}

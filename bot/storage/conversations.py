@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.storage.database import Database, Statement
@@ -53,22 +54,36 @@ class ConversationStore:
         return stored
 
     async def save(
-        self, user_id: int, chat_id: int, state: str, draft_json: str, *, now: float
+        self,
+        user_id: int,
+        chat_id: int,
+        state: str,
+        draft_json: str,
+        *,
+        now: float,
+        also: Sequence[Statement] = (),
     ) -> None:
-        """Stores the customer's step and draft."""
-        await self._db.execute(
+        """Stores the customer's step and draft (with `also`, in one transaction)."""
+        upsert = Statement(
             "INSERT INTO conversations (user_id, chat_id, state, draft, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
             "chat_id = excluded.chat_id, state = excluded.state, draft = excluded.draft, "
             "updated_at = excluded.updated_at",
-            [user_id, chat_id, state, draft_json, now],
+            (user_id, chat_id, state, draft_json, now),
         )
+        await self._db.batch(upsert, *also)
         self._open[user_id] = StoredConversation(user_id, chat_id, state, draft_json, now)
 
     async def delete(self, user_id: int) -> None:
         """Ends the customer's conversation."""
         self._open.pop(user_id, None)
         await self._db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
+
+    def deletion(self, user_id: int) -> Statement:
+        """The statement ending the customer's conversation, for another write's transaction
+        (the in-memory copy is dropped at once: the conversation is over either way)."""
+        self._open.pop(user_id, None)
+        return Statement("DELETE FROM conversations WHERE user_id = ?", (user_id,))
 
     def expire(self, stored: StoredConversation) -> Statement:
         """The guarded statement ending an idle conversation, only if nobody touched it since

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -148,10 +148,19 @@ class Ledger:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def record(self, new: NewComplaint, *, now: float) -> LedgerEntry | None:
-        """Writes a confirmed complaint as pending; None when its key is already recorded."""
+    async def record(
+        self, new: NewComplaint, *, now: float, also: Sequence[Statement] = ()
+    ) -> LedgerEntry | None:
+        """Writes a confirmed complaint as pending, with `also` in the same transaction; None
+        when its key is already recorded (then `also` is written all the same)."""
+        results = await self._db.batch(self._insert(new, now=now), *also)
+        rows = results[0] if results else []
+        return LedgerEntry.from_row(rows[0]) if rows else None
+
+    @staticmethod
+    def _insert(new: NewComplaint, *, now: float) -> Statement:
         entity = new.envelope.entity
-        rows = await self._db.write_returning(
+        return Statement(
             """
             INSERT INTO complaints (idempotency_key, user_id, chat_id, backend, envelope,
                 order_id, category, language, from_deep_link, state, next_attempt_at,
@@ -176,7 +185,6 @@ class Ledger:
                 now,
             ),
         )
-        return LedgerEntry.from_row(rows[0]) if rows else None
 
     async def get(self, entry_id: int) -> LedgerEntry | None:
         """The row with this id."""

@@ -1,0 +1,113 @@
+"""This module contains the UpdateLog: which of Telegram's updates were already processed.
+
+Telegram delivers an update again when it did not learn that we took it (a webhook answer
+that came late or got lost, a restart before the polling offset was confirmed). An update
+that changes a conversation is recorded in the same transaction as that change, so a
+redelivery finds it and is dropped; one that changes nothing (/help, /mycomplaints) is
+recorded within a second, and within this process at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+
+from bot.storage.database import Database, Statement
+
+logger = logging.getLogger(__name__)
+
+# Update ids remembered in memory (a redelivery comes minutes after the first delivery at most).
+REMEMBERED = 10_000
+# Updates that changed nothing are written this often, together.
+FLUSH_SECONDS = 1.0
+# Telegram keeps an update for 24 hours; rows older than this are pruned.
+KEEP_SECONDS = 48 * 3600.0
+
+
+class UpdateLog:
+    """Reads and writes `processed_updates`, with the recent ids in memory."""
+
+    def __init__(self, database: Database, clock: Callable[[], float]) -> None:
+        self._db = database
+        self._clock = clock
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._unsaved: list[int] = []
+        self._flush: asyncio.Task[None] | None = None
+        # Updates up to this id may have been processed before this process started.
+        self._high_water = 0
+
+    async def load(self) -> None:
+        """Reads where the updates processed before this start end."""
+        row = await self._db.fetch_one("SELECT MAX(update_id) FROM processed_updates")
+        self._high_water = int(row[0]) if row is not None and row[0] is not None else 0
+
+    async def processed(self, update_id: int) -> bool:
+        """Whether the update was processed already (this is a redelivery)."""
+        if update_id in self._recent:
+            return True
+        if update_id > self._high_water:
+            return False  # newer than anything before this start, and not seen since
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM processed_updates WHERE update_id = ?", [update_id]
+        )
+        return row is not None
+
+    def statement(self, update_id: int) -> Statement:
+        """The statement that records the update, for the transaction of the step it caused."""
+        return Statement(
+            "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?) "
+            "ON CONFLICT (update_id) DO NOTHING",
+            (update_id, self._clock()),
+        )
+
+    def recorded(self, update_id: int) -> None:
+        """The update was recorded with its step."""
+        self._remember(update_id)
+
+    def was_recorded(self, update_id: int) -> bool:
+        """Whether this process recorded the update already."""
+        return update_id in self._recent
+
+    def record_soon(self, update_id: int) -> None:
+        """Records an update that changed nothing, with others, within FLUSH_SECONDS."""
+        self._remember(update_id)
+        self._unsaved.append(update_id)
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._flush_later(), name="update-log-flush")
+
+    async def close(self) -> None:
+        """Writes what is still unsaved (a clean stop)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flush
+            self._flush = None
+        await self._write_unsaved()
+
+    async def prune(self) -> int:
+        """Forgets updates Telegram can no longer deliver again; returns how many."""
+        return await self._db.execute(
+            "DELETE FROM processed_updates WHERE processed_at < ?", [self._clock() - KEEP_SECONDS]
+        )
+
+    def _remember(self, update_id: int) -> None:
+        self._recent[update_id] = None
+        if len(self._recent) > REMEMBERED:
+            self._recent.popitem(last=False)
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await self._write_unsaved()
+        except Exception:
+            logger.warning("Could not record processed updates", exc_info=True)
+        finally:
+            self._flush = None
+
+    async def _write_unsaved(self) -> None:
+        ids, self._unsaved = self._unsaved, []
+        if ids:
+            await self._db.batch(*(self.statement(update_id) for update_id in ids))
