@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -333,3 +334,53 @@ async def test_the_worker_rests_while_a_submission_is_under_way(harness_factory)
     backend.gate.set()
     await bot.settle()
     assert await _ledger_states(bot) == [LedgerState.REGISTERED]
+
+
+async def test_occ_create_whose_answer_is_lost_makes_one_appeasement_and_one_card(
+    tmp_path: Path,
+) -> None:
+    """OCC stored the appeasement, but the answer to the create was lost (a proxy's 502): the
+    retry finds it by the complaint's reference instead of creating a second refund."""
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        complaint_backend="occ",
+        occ_base_url=OCC,
+        occ_username="agent",
+        occ_password="agent-password-123",
+    )
+    stored: list[dict[str, object]] = []
+
+    def create(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        stored.append({"id": f"app{370003 + len(stored)}", "state": "INCOMPLETE", **body})
+        return httpx.Response(502, text="Bad Gateway")  # ...from the proxy, after OCC did it
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"items": stored, "totalResults": len(stored)})
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(f"{OCC}/ccagent/v1/login").respond(
+            json={"access_token": "tok", "token_type": "bearer", "expires_in": 900}
+        )
+        created = mock.post(f"{OCC}/ccagent/v1/appeasements").mock(side_effect=create)
+        mock.get(f"{OCC}/ccagent/v1/appeasements").mock(side_effect=listing)
+        mock.get(f"{OCC}/ccagent/v1/appeasements/app370003").respond(
+            json={"id": "app370003", "state": "INCOMPLETE", "orderId": "o10068"}
+        )
+        submitted = mock.post(f"{OCC}/ccagent/v1/appeasements/submit").respond(
+            json={"id": "app370003", "state": "SUBMITTED", "orderId": "o10068"}
+        )
+        async with httpx.AsyncClient() as client:
+            bot = BotHarness(settings, http_client=client)
+            await bot.start()
+            ada = bot.customer()
+            await ada.file_complaint(order_id="o10068")
+            await bot.settle()
+            await bot.restart()  # and the bot restarts meanwhile
+            await bot.advance(200)
+            await bot.stop()
+
+    assert created.call_count == 1 and len(stored) == 1
+    assert json.loads(submitted.calls[0].request.content) == {"id": "app370003"}
+    cards = [m for m in ada.messages() if "Your complaint is registered" in m.text]
+    assert len(cards) == 1 and "app370003" in cards[0].text

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import SecretStr
@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 APPEASEMENTS_PATH = "/ccagent/v1/appeasements"
 CHECKPOINT_KEY = "appeasement_id"
+# Saved before the create call: an attempt whose outcome is unknown leaves it behind.
+CREATING_KEY = "creating"
+# Appeasements of one order looked through for the one an earlier attempt may have created.
+SEARCH_LIMIT = 250
 APPEASEMENT_TYPE = "order"
 INCOMPLETE = "INCOMPLETE"
 
@@ -65,7 +69,7 @@ STATE_CODES: Mapping[str, StatusCode] = {
 _ORDER_WORDS = re.compile(r"(?<!['\"])\border(?:[ _-]?id)?\b(?!['\"])", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 200
 
-Kind = Literal["create", "submit", "read", "status"]
+Kind = Literal["create", "submit", "read", "status", "search"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,10 @@ class OccBackend(ComplaintBackend):
 
     A complaint is created (`INCOMPLETE`), its id checkpointed in the ledger, and only then
     submitted, so a retry after an unclear failure submits that same appeasement or finds it
-    already submitted: one complaint never becomes two appeasements.
+    already submitted. The create itself can be lost on the way back (a read timeout, a 5xx
+    from a proxy, a crash): its comment carries the complaint's key, and before creating
+    another, a retry looks through the order's appeasements for it and adopts it. One
+    complaint never becomes two appeasements (two refunds).
     """
 
     name = "occ"
@@ -165,18 +172,20 @@ class OccBackend(ComplaintBackend):
         envelope = submission.envelope
         language = envelope.languageCode
         appeasement_id = submission.checkpoint.get(CHECKPOINT_KEY, "")
+        if not appeasement_id and submission.checkpoint.get(CREATING_KEY):
+            appeasement_id = await self._find_created(submission)
         if appeasement_id:
             current = await self._call(_read_call("read", appeasement_id), language=language)
         else:
+            await submission.checkpoint_now({**submission.checkpoint, CREATING_KEY: "1"})
             create = _Call("create", "POST", APPEASEMENTS_PATH)
-            current = await self._call(create, language=language, body=self._payload(envelope))
+            body = self._payload(envelope, submission.key)
+            current = await self._call(create, language=language, body=body)
             appeasement_id = _id_of(current)
             logger.info(
                 "OCC created appeasement %s for complaint %s", appeasement_id, submission.key
             )
-            await submission.checkpoint_now(
-                {**submission.checkpoint, CHECKPOINT_KEY: appeasement_id}
-            )
+            await submission.checkpoint_now({CHECKPOINT_KEY: appeasement_id})
         state = _state_of(current)
         if state and normalise_state(state) != INCOMPLETE:
             # Submitted (or further) already, by an earlier attempt: never submit it twice.
@@ -204,8 +213,47 @@ class OccBackend(ComplaintBackend):
         """The headers every OCC request carries: the site, when one is configured."""
         return {"X-CCSite": self._site_id} if self._site_id else {}
 
-    def _payload(self, envelope: ComplaintEnvelope) -> dict[str, Any]:
-        """The new appeasement for a complaint."""
+    async def _find_created(self, submission: Submission) -> str:
+        """The appeasement an earlier attempt created (its comment names the complaint's key),
+        checkpointed; "" when there is none. Unless OCC says for certain, nothing is created:
+        an answer we cannot read is an outage, and the attempt is tried again later."""
+        envelope = submission.envelope
+        order = envelope.entity.orderId.replace("\\", "\\\\").replace('"', '\\"')
+        query = f'orderId eq "{order}"'
+        parameters = urlencode({"q": query, "limit": SEARCH_LIMIT})
+        search = _Call("search", "GET", f"{APPEASEMENTS_PATH}?{parameters}")
+        try:
+            found = await self._call(search, language=envelope.languageCode)
+        except BackendRejected as err:
+            raise BackendUnavailable(
+                f"could not look for the appeasement an earlier attempt may have created "
+                f"({err.detail}); not creating another"
+            ) from err
+        items = found.get("items")
+        if not isinstance(items, list):
+            raise BackendBadResponse(f"{BACKEND} listed appeasements without items")
+        marker = _reference(submission.key)
+        for item in items:
+            if not isinstance(item, dict) or not _id_of_or_empty(item):
+                continue
+            if "comments" not in item:  # a list without details: read the appeasement
+                item = await self._call(
+                    _read_call("read", _id_of_or_empty(item)), language=envelope.languageCode
+                )
+            if any(marker in comment for comment in _comments_of(item)):
+                appeasement_id = _id_of(item)
+                logger.warning(
+                    "OCC had created appeasement %s for complaint %s before its answer was lost; "
+                    "adopting it",
+                    appeasement_id,
+                    submission.key,
+                )
+                await submission.checkpoint_now({CHECKPOINT_KEY: appeasement_id})
+                return appeasement_id
+        return ""
+
+    def _payload(self, envelope: ComplaintEnvelope, key: str) -> dict[str, Any]:
+        """The new appeasement for a complaint; its comment names the complaint's key."""
         entity = envelope.entity
         reason = mapped_value(self._reasons, entity.category)
         if not reason:
@@ -215,7 +263,7 @@ class OccBackend(ComplaintBackend):
             )
         comment = (
             f"Filed via Telegram by {envelope.customer_name()} "
-            f"(Telegram user id {envelope.user.uid})"
+            f"(Telegram user id {envelope.user.uid}), {_reference(key)}"
         )
         return {
             "reason": reason,
@@ -319,10 +367,31 @@ class OccBackend(ComplaintBackend):
 
 def _id_of(appeasement: Mapping[str, Any]) -> str:
     """The id of an appeasement answer; BackendBadResponse when it has none."""
-    value = appeasement.get("id")
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+    appeasement_id = _id_of_or_empty(appeasement)
+    if not appeasement_id:
         raise BackendBadResponse(f"{BACKEND} answered an appeasement without an id")
+    return appeasement_id
+
+
+def _id_of_or_empty(appeasement: Mapping[str, Any]) -> str:
+    """The id of an appeasement answer, "" when it has none."""
+    value = appeasement.get("id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
     return str(value).strip()
+
+
+def _comments_of(appeasement: Mapping[str, Any]) -> list[str]:
+    """The texts of an appeasement's comments."""
+    comments = appeasement.get("comments")
+    if not isinstance(comments, list):
+        return []
+    return [str(c.get("comment", "")) for c in comments if isinstance(c, Mapping)]
+
+
+def _reference(key: str) -> str:
+    """How a complaint names itself in its appeasement's comment (its idempotency key)."""
+    return f"reference {key}"
 
 
 def _state_of(appeasement: Mapping[str, Any]) -> str:

@@ -499,16 +499,22 @@ async def test_create_checkpoint_then_submit_the_same_id(
 
     receipt = await backend.submit(submission(events=events))
 
-    assert [kind for kind, _ in events] == ["create", "checkpoint", "submit"]
-    assert events[0][1] == {
+    assert [kind for kind, _ in events] == ["checkpoint", "create", "checkpoint", "submit"]
+    assert events[0][1] == {"creating": "1"}  # a lost answer is looked for before a new create
+    assert events[1][1] == {
         "reason": "itemArrivedDamaged",
         "orderId": "o10068",
         "type": "order",
         "notes": PROBLEM,
-        "comments": [{"comment": "Filed via Telegram by Ada Lovelace (Telegram user id 4242)"}],
+        "comments": [
+            {
+                "comment": "Filed via Telegram by Ada Lovelace (Telegram user id 4242), "
+                "reference idem-1"
+            }
+        ],
     }
-    assert events[1][1] == {"appeasement_id": SEED_ID}
-    assert events[2][1] == {"id": SEED_ID}
+    assert events[2][1] == {"appeasement_id": SEED_ID}
+    assert events[3][1] == {"id": SEED_ID}
     assert receipt == Receipt(
         number=SEED_ID,
         reference=SEED_ID,
@@ -526,7 +532,7 @@ async def test_a_crash_after_the_checkpoint_leaves_the_id_saved(
 
     with pytest.raises(BackendUnavailable):
         await backend.submit(submission(events=events))
-    assert events == [("checkpoint", {"appeasement_id": SEED_ID})]
+    assert events[-1] == ("checkpoint", {"appeasement_id": SEED_ID})
 
 
 @pytest.mark.parametrize(
@@ -549,7 +555,7 @@ async def test_the_comment_falls_back_to_the_username(
 ) -> None:
     await backend.submit(submission(envelope(first_name=None, last_name=None)))
     assert body_of(occ["create"])["comments"] == [
-        {"comment": "Filed via Telegram by ada (Telegram user id 4242)"}
+        {"comment": "Filed via Telegram by ada (Telegram user id 4242), reference idem-1"}
     ]
 
 
@@ -603,6 +609,85 @@ async def test_a_retry_whose_appeasement_vanished_creates_no_other(
     assert err.value.reason is RejectionReason.NOT_FOUND
     assert not occ["create"].called
     assert not occ["submit"].called
+
+
+def listing(*items: dict[str, Any]) -> dict[str, Any]:
+    """A listAppeasements answer (GET /ccagent/v1/appeasements?q=…)."""
+    return {"items": list(items), "totalResults": len(items), "offset": 0, "limit": 250}
+
+
+def ours(state: str = "INCOMPLETE", appeasement_id: str = SEED_ID) -> dict[str, Any]:
+    """The appeasement an earlier attempt of complaint idem-1 created."""
+    body = appeasement(state, appeasement_id)
+    body["comments"] = [
+        {"comment": "Filed via Telegram by Ada Lovelace (Telegram user id 4242), reference idem-1"}
+    ]
+    return body
+
+
+async def test_a_create_whose_answer_was_lost_is_found_and_adopted_not_made_twice(
+    backend: OccBackend, router: respx.MockRouter, occ: dict[str, respx.Route]
+) -> None:
+    """The create reached OCC, but its answer did not reach us (a read timeout): the retry
+    finds the appeasement by the complaint's reference and submits that one."""
+    occ["create"].mock(side_effect=httpx.ReadTimeout("read timed out"))
+    events: list[tuple[str, Any]] = []
+    with pytest.raises(BackendUnavailable):
+        await backend.submit(submission(events=events))
+    assert events == [("checkpoint", {"creating": "1"})]
+
+    other = appeasement("SUBMITTED", "app111")  # another complaint about the same order
+    search = router.get(APPEASEMENTS).respond(200, json=listing(other, ours()))
+    router.get(READ).respond(200, json=ours())
+    retry = submission(checkpoint={"creating": "1"}, events=events)
+    receipt = await backend.submit(retry)
+
+    assert occ["create"].call_count == 1
+    assert parse_qs(search.calls[0].request.url.query.decode())["q"] == ['orderId eq "o10068"']
+    assert events[-1] == ("checkpoint", {"appeasement_id": SEED_ID})
+    assert body_of(occ["submit"]) == {"id": SEED_ID}
+    assert receipt.number == SEED_ID
+
+
+async def test_a_listing_without_comments_is_read_one_by_one(
+    backend: OccBackend, router: respx.MockRouter, occ: dict[str, respx.Route]
+) -> None:
+    bare = {"id": SEED_ID, "state": "SUBMITTED", "orderId": "o10068"}
+    router.get(APPEASEMENTS).respond(200, json=listing(bare))
+    router.get(READ).respond(200, json=ours("SUBMITTED"))
+    receipt = await backend.submit(submission(checkpoint={"creating": "1"}))
+    assert not occ["create"].called and not occ["submit"].called  # submitted already
+    assert receipt.state == "SUBMITTED"
+
+
+async def test_a_create_that_never_reached_occ_is_made_once_on_retry(
+    backend: OccBackend, router: respx.MockRouter, occ: dict[str, respx.Route]
+) -> None:
+    router.get(APPEASEMENTS).respond(200, json=listing(appeasement("SUBMITTED", "app111")))
+    receipt = await backend.submit(submission(checkpoint={"creating": "1"}))
+    assert occ["create"].call_count == 1
+    assert receipt.number == SEED_ID
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(403, json=occ_error("", "Access denied", status=403)),
+        httpx.Response(503),
+        httpx.Response(200, json={"unexpected": True}),
+    ],
+    ids=["forbidden", "unavailable", "unreadable"],
+)
+async def test_no_second_create_while_the_first_cannot_be_ruled_out(
+    backend: OccBackend,
+    router: respx.MockRouter,
+    occ: dict[str, respx.Route],
+    answer: httpx.Response,
+) -> None:
+    router.get(APPEASEMENTS).mock(return_value=answer)
+    with pytest.raises((BackendUnavailable, BackendBadResponse)):
+        await backend.submit(submission(checkpoint={"creating": "1"}))
+    assert not occ["create"].called
 
 
 async def test_requests_carry_bearer_site_and_language(
@@ -728,7 +813,7 @@ async def test_errors_of_the_create(
     assert err.value.reason is reason
     assert err.value.field == field
     assert not occ["submit"].called
-    assert events == []
+    assert events == [("checkpoint", {"creating": "1"})]  # nothing was created
 
 
 @pytest.mark.parametrize(("body", "reason", "field"), SUBMIT_ERRORS)
