@@ -1,0 +1,45 @@
+"""Claims in the database: a dead process's claims run out and another process takes over."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.storage.ledger import LedgerState
+from bot.telegram_html import plain_text
+from tests.helpers.backends import ScriptedBackend
+from tests.helpers.driver import BotHarness, FakeClock, make_settings
+
+
+async def test_a_claim_of_a_process_that_stopped_answering_runs_out_and_is_taken_over(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path / "bot.sqlite3")
+    hung = ScriptedBackend(gate=asyncio.Event())  # the first process hangs in the backend call
+    first = BotHarness(settings, backend=hung)
+    await first.start()
+    ada = first.customer()
+    await ada.file_complaint()
+    await first.built.services.outbox.run_due()
+    await asyncio.sleep(0.05)
+    assert len(hung.calls) == 1
+
+    working = ScriptedBackend()
+    clock = FakeClock(first.clock() + 30)
+    second = BotHarness(settings, backend=working, clock=clock, telegram=first.api.telegram)
+    await second.start()
+    await second.settle()
+    assert working.calls == []  # the first process's claim still runs
+
+    clock.advance(61)  # the first process stopped renewing its claim a minute ago
+    await second.settle()
+    assert len(working.calls) == 1
+    (entry,) = await second.built.services.ledger.in_state(LedgerState.REGISTERED)
+    assert entry.complaint_number == "500001"
+
+    hung.gate.set()  # the first process's call finally returns: its outcome is not recorded
+    await first.settle()
+    cards = [m for m in ada.messages() if "Complaint number" in plain_text(m.text)]
+    assert len(cards) == 1 and "500001" in plain_text(cards[0].text)
+    await second.stop()
+    await first.stop()
