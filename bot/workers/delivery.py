@@ -8,8 +8,6 @@ customer's lock, so they never interleave with the answers to the customer's own
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import logging
 import random
@@ -33,7 +31,7 @@ from bot.storage.deliveries import (
     OutgoingMessage,
 )
 from bot.workers.backoff import RetryPolicy
-from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
+from bot.workers.loop import ClaimingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ _TAGS = re.compile(r"<[^>]*>")
 GivenUp = Callable[[Delivery, str], Awaitable[None]]
 
 
-class DeliveryWorker:
+class DeliveryWorker(ClaimingWorker[Delivery]):
     """Sends pending deliveries; the writer of a delivery may hand it over at once (`deliver`)."""
 
     def __init__(
@@ -63,52 +61,19 @@ class DeliveryWorker:
         rng: random.Random | None = None,
         on_given_up: GivenUp | None = None,
     ) -> None:
+        super().__init__(
+            clock=clock,
+            holder=holder,
+            max_in_flight=MAX_IN_FLIGHT,
+            idle_poll_seconds=IDLE_POLL_SECONDS,
+            name="delivery",
+        )
         self._store = store
         self._bot = bot
         self._locks = locks
-        self._clock = clock
-        self.holder = holder
         self._policy = policy
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._on_given_up = on_given_up
-        self._wake = asyncio.Event()
-        self._in_flight: set[int] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._claim_lock = asyncio.Lock()
-        self._renewed_at = 0.0
-
-    @property
-    def claim_until(self) -> float:
-        """The end of a claim made now."""
-        return self._clock() + CLAIM_SECONDS
-
-    def wake(self) -> None:
-        """Looks at the table now (a message was written that could not be sent at once)."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        """Starts the loop; messages left pending when the bot stopped are sent at once."""
-        if self._loop_task is None:
-            self._stopping = False
-            self._loop_task = asyncio.create_task(self._run(), name="delivery-worker")
-
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Stops the loop, lets messages being sent finish, and releases the rest."""
-        if self._loop_task is not None:
-            self._stopping = True
-            self._wake.set()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-            self._loop_task = None
-        tasks = list(self._tasks)
-        if tasks:
-            _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._store.release(self.holder)
 
     async def owe(self, *changes: Statement, owed: Sequence[NewDelivery]) -> bool:
         """Writes `changes` with the messages they owe, then sends those at once (those of a
@@ -145,71 +110,31 @@ class DeliveryWorker:
 
     async def deliver(self, delivery: Delivery) -> None:
         """Sends one claimed message and records the outcome; never raises."""
-        self._in_flight.add(delivery.id)
+        self._busy.add(delivery.id)
         try:
-            await self._attempt(delivery)
-        except Exception:
-            logger.exception("Delivering message %s failed unexpectedly", delivery.id)
+            await self._work(delivery)
         finally:
-            self._in_flight.discard(delivery.id)
+            self.free(delivery.id)
+
+    async def _claim(self, limit: int, *, now: float, until: float) -> list[Delivery]:
+        return await self._store.claim_due(now=now, limit=limit, holder=self.holder, until=until)
+
+    async def _work(self, work: Delivery) -> None:
+        try:
+            await self._attempt(work)
+        except Exception:
+            logger.exception("Delivering message %s failed unexpectedly", work.id)
+        finally:
             self._wake.set()  # the chat's next message may be waiting for this one
 
-    async def run_due(self) -> int:
-        """Starts sending every due message (up to the in-flight cap); returns how many."""
-        async with self._claim_lock:
-            room = MAX_IN_FLIGHT - len(self._in_flight)
-            if room <= 0:
-                return 0
-            claimed = await self._store.claim_due(
-                now=self._clock(), limit=room, holder=self.holder, until=self.claim_until
-            )
-            for delivery in claimed:
-                self._in_flight.add(delivery.id)
-                task = asyncio.create_task(self.deliver(delivery), name=f"deliver-{delivery.id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            return len(claimed)
+    async def _renew_claims(self, until: float) -> None:
+        await self._store.renew(self.holder, until=until)
 
-    async def drain(self) -> None:
-        """Sends everything due, to its end (tests and the CLI use this)."""
-        while await self.run_due() or self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def _release_claims(self) -> None:
+        await self._store.release(self.holder)
 
-    @property
-    def in_flight(self) -> int:
-        """How many messages are being sent."""
-        return len(self._in_flight)
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.run_due()
-                await self._renew()
-                timeout = await self._seconds_until_next()
-            except Exception:
-                logger.exception("The delivery worker could not read its table")
-                timeout = IDLE_POLL_SECONDS
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-
-    async def _renew(self) -> None:
-        now = self._clock()
-        if self._in_flight and now - self._renewed_at >= RENEW_SECONDS:
-            self._renewed_at = now
-            await self._store.renew(self.holder, until=self.claim_until)
-
-    async def _seconds_until_next(self) -> float:
-        wait = IDLE_POLL_SECONDS
-        if self._in_flight:
-            wait = min(wait, RENEW_SECONDS)
-        next_at = await self._store.next_due_at()
-        if next_at is None:
-            return wait
-        return min(wait, max(0.0, next_at - self._clock()))
+    async def _next_due(self) -> float | None:
+        return await self._store.next_due_at()
 
     async def _attempt(self, delivery: Delivery) -> None:
         now = self._clock

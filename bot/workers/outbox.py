@@ -10,7 +10,6 @@ worker then sends until Telegram takes them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -30,8 +29,8 @@ from bot.storage.deliveries import NewDelivery
 from bot.storage.ledger import Ledger, LedgerEntry, LedgerState
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
-from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
 from bot.workers.delivery import DeliveryWorker
+from bot.workers.loop import ClaimingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,14 @@ RECORD_RETRY_MAX_SECONDS = 30.0
 __all__ = ["ACKNOWLEDGE_AFTER_SECONDS", "OutboxWorker", "RetryPolicy"]
 
 
-class OutboxWorker:
+class OutboxWorker(ClaimingWorker[LedgerEntry]):
     """Submits pending complaints with at most `max_in_flight` backend calls at once.
 
     A slot is held from the claim until the attempt's outcome is in the ledger; telling the
     customer (a Bot API round trip) happens after, so a slow Telegram never holds back the
-    backend queue.
+    backend queue. An attempt cut short by a stop stays pending, its claim released so that the
+    next start (or another process) retries it at once; adapters make that retry safe where
+    their API allows it.
     """
 
     def __init__(
@@ -67,136 +68,39 @@ class OutboxWorker:
         max_in_flight: int = 8,
         rng: random.Random | None = None,
     ) -> None:
+        super().__init__(
+            clock=clock,
+            holder=delivery.holder,
+            max_in_flight=max_in_flight,
+            idle_poll_seconds=IDLE_POLL_SECONDS,
+            name="outbox",
+        )
         self._ledger = ledger
         self._backend = backend
         self._delivery = delivery
         self._announce = announcements
         self._policy = policy
-        self._clock = clock
-        self._holder = delivery.holder
-        self._max_in_flight = max_in_flight
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._wake = asyncio.Event()
-        # Complaints an attempt holds a backend slot for (their rows are still pending), and
-        # every attempt task, which may go on to tell the customer after its slot is freed.
-        self._claimed: set[int] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._renewed_at = 0.0
-        # One claimer at a time in this process (the database keeps processes apart).
-        self._claim_lock = asyncio.Lock()
 
-    def wake(self) -> None:
-        """Looks at the ledger now (a complaint was just confirmed)."""
-        self._wake.set()
+    async def _claim(self, limit: int, *, now: float, until: float) -> list[LedgerEntry]:
+        due, quarantined = await self._ledger.claim_due(
+            self._backend.name, now=now, limit=limit, holder=self.holder, until=until
+        )
+        for row in quarantined:
+            await self._delivery.owe(owed=self._announce.quarantined(row))
+        return due
 
-    async def start(self) -> None:
-        """Starts the loop; whatever was pending when the bot stopped is picked up at once."""
-        if self._loop_task is None:
-            self._stopping = False
-            self._loop_task = asyncio.create_task(self._run(), name="outbox-worker")
+    async def _work(self, work: LedgerEntry) -> None:
+        await self._attempt(work)
 
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Stops the loop, giving in-flight attempts a moment to finish.
+    async def _renew_claims(self, until: float) -> None:
+        await self._ledger.renew_claims(self.holder, until=until)
 
-        An attempt cut short stays pending in the ledger, its claim released so that the next
-        start (or another process) retries it at once; adapters make that retry safe where
-        their API allows it.
-        """
-        if self._loop_task is not None:
-            # A flag as well as the wake-up: on Python 3.11 a cancellation that races a
-            # completing wait can be swallowed, and the loop would run on.
-            self._stopping = True
-            self._wake.set()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-            self._loop_task = None
-        tasks = list(self._tasks)
-        if tasks:
-            _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._ledger.release_claims(self._holder)
+    async def _release_claims(self) -> None:
+        await self._ledger.release_claims(self.holder)
 
-    async def run_due(self) -> int:
-        """Starts attempts for every due complaint (up to the in-flight cap); returns how many."""
-        async with self._claim_lock:
-            room = self._max_in_flight - len(self._claimed)
-            if room <= 0:
-                return 0
-            now = self._clock()
-            due, quarantined = await self._ledger.claim_due(
-                self._backend.name,
-                now=now,
-                limit=room,
-                holder=self._holder,
-                until=now + CLAIM_SECONDS,
-            )
-            for row in quarantined:
-                await self._delivery.owe(owed=self._announce.quarantined(row))
-            for entry in due:
-                self._claimed.add(entry.id)
-                task = asyncio.create_task(self._attempt(entry), name=f"submit-{entry.id}")
-                self._tasks.add(task)
-                task.add_done_callback(partial(self._finished, entry.id))
-            return len(due)
-
-    async def drain(self) -> None:
-        """Runs every due attempt to its end (tests and the CLI use this)."""
-        while await self.run_due() or self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    @property
-    def in_flight(self) -> int:
-        """How many backend calls are under way."""
-        return len(self._claimed)
-
-    def _finished(self, entry_id: int, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._release(entry_id)  # in case the attempt ended without reaching its outcome
-
-    def _release(self, entry_id: int) -> None:
-        """Frees the backend slot once the attempt's outcome is in the ledger."""
-        if entry_id in self._claimed:
-            was_full = len(self._claimed) >= self._max_in_flight
-            self._claimed.discard(entry_id)
-            if was_full:
-                self._wake.set()  # a complaint may be waiting for this slot
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.run_due()
-                await self._renew()
-                timeout = await self._seconds_until_next()
-            except Exception:
-                logger.exception("The outbox worker could not read the ledger")
-                timeout = IDLE_POLL_SECONDS
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-
-    async def _renew(self) -> None:
-        """Extends the claims of attempts still under way (a slow backend, a retried write)."""
-        now = self._clock()
-        if self._claimed and now - self._renewed_at >= RENEW_SECONDS:
-            self._renewed_at = now
-            await self._ledger.renew_claims(self._holder, until=now + CLAIM_SECONDS)
-
-    async def _seconds_until_next(self) -> float:
-        wait = IDLE_POLL_SECONDS if not self._claimed else min(IDLE_POLL_SECONDS, RENEW_SECONDS)
-        if len(self._claimed) >= self._max_in_flight:
-            return wait  # woken when a slot frees
-        # Complaints under way count from their claim's end, so the loop does not spin on them.
-        next_at = await self._ledger.next_attempt_at(self._backend.name)
-        if next_at is None:
-            return wait
-        return min(wait, max(0.0, next_at - self._clock()))
+    async def _next_due(self) -> float | None:
+        return await self._ledger.next_attempt_at(self._backend.name)
 
     async def _attempt(self, entry: LedgerEntry) -> None:
         submission = Submission(
@@ -213,7 +117,7 @@ class OutboxWorker:
                 "Complaint %s was rejected by %s: %s", entry.id, entry.backend, err.detail
             )
             ended = self._ledger.ended(
-                entry.id, LedgerState.REJECTED, err.detail, now=self._clock(), holder=self._holder
+                entry.id, LedgerState.REJECTED, err.detail, now=self._clock(), holder=self.holder
             )
             await self._record(entry, ended, self._announce.rejected(entry, err))
             return
@@ -226,7 +130,7 @@ class OutboxWorker:
             await self._retry_later(entry, BackendError(f"unexpected {type(err).__name__}"))
             return
         registered = self._ledger.registered(
-            entry.id, receipt, now=self._clock(), holder=self._holder
+            entry.id, receipt, now=self._clock(), holder=self.holder
         )
         if await self._record(entry, registered, self._announce.registered(entry, receipt)):
             logger.info(
@@ -252,7 +156,7 @@ class OutboxWorker:
                 )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RECORD_RETRY_MAX_SECONDS)
-        self._release(entry.id)
+        self.free(entry.id)
         if claimed is None:
             logger.warning(
                 "Complaint %s was claimed by another process meanwhile; this attempt's outcome "
@@ -291,7 +195,7 @@ class OutboxWorker:
                 err.detail,
             )
             ended = self._ledger.ended(
-                entry.id, LedgerState.FAILED, err.detail, now=now, holder=self._holder
+                entry.id, LedgerState.FAILED, err.detail, now=now, holder=self.holder
             )
             await self._record(entry, ended, self._announce.failed(entry, err.detail))
             return
@@ -305,7 +209,7 @@ class OutboxWorker:
             err.detail,
             retry_at=now + delay,
             now=now,
-            holder=self._holder,
+            holder=self.holder,
             told_delayed=True,
         )
         owed = [] if entry.told_delayed else self._announce.delayed(entry)
