@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Any
 
 import tornado.httpserver
@@ -46,6 +47,7 @@ class _SeedHandler(tornado.web.RequestHandler):
 
     async def post(self) -> None:
         self.backend.requests += 1
+        self.backend.keys[self.request.headers.get("Idempotency-Key", "")] += 1
         if self.backend.latency_seconds > 0:
             await asyncio.sleep(self.backend.latency_seconds)
         self.set_header("Content-Type", "application/json")
@@ -58,6 +60,8 @@ class LoopbackBackend:
     def __init__(self, latency_seconds: float = 0.0) -> None:
         self.latency_seconds = latency_seconds
         self.requests = 0
+        # Requests per Idempotency-Key: how often each complaint was filed.
+        self.keys: Counter[str] = Counter()
         self.port = 0
         self._server: tornado.httpserver.HTTPServer | None = None
 
@@ -65,6 +69,15 @@ class LoopbackBackend:
     def base_url(self) -> str:
         """The value for MIDDLEWARE_BASE_URL."""
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The bot's settings for this backend."""
+        return {
+            "complaint_backend": "middleware",
+            "middleware_base_url": self.base_url,
+            "middleware_token": "loopback-token",
+        }
 
     async def start(self) -> None:
         """Binds a free port of 127.0.0.1 and serves on the running loop."""

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from bench.backend import LoopbackBackend
 from bot.backends.base import BackendUnavailable
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
@@ -13,7 +14,7 @@ from bot.loopback.telegram import LoopbackTelegram
 from bot.telegram_html import plain_text
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
-from tests.helpers.processes import BotProcess, MiddlewareServer, until
+from tests.helpers.processes import BotProcess, until
 
 CUSTOMERS = 6
 POLLING = "Polling Telegram for updates"
@@ -42,7 +43,7 @@ async def _pending_complaints(database: Path, settings: dict[str, str]) -> list[
 async def test_two_processes_file_each_complaint_once_and_one_of_them_polls(
     tmp_path: Path,
 ) -> None:
-    backend = MiddlewareServer(delay=0.3)  # slow enough for both processes to be at it
+    backend = LoopbackBackend(latency_seconds=0.3)  # slow enough for both to be at it
     await backend.start()
     database = tmp_path / "bot.sqlite3"
     customer_ids = await _pending_complaints(database, backend.settings)
@@ -55,7 +56,7 @@ async def test_two_processes_file_each_complaint_once_and_one_of_them_polls(
         await first.start()
         await second.start()
         await until(lambda: _registered(database) == CUSTOMERS, "every complaint registered")
-        assert sorted(backend.requests.values()) == [1] * CUSTOMERS  # each filed exactly once
+        assert sorted(backend.keys.values()) == [1] * CUSTOMERS  # each filed exactly once
 
         def cards(chat_id: int) -> int:
             return sum("Complaint number" in m.text for m in telegram.chat_messages(chat_id))

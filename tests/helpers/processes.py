@@ -1,20 +1,14 @@
-"""`python -m bot` as real processes, and a middleware backend on 127.0.0.1 for them to call."""
+"""`python -m bot` as real processes, started and stopped as an operator would."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import tornado.httpserver
-import tornado.netutil
-import tornado.web
 
 TEST_TOKEN = "123456:LOOPBACK-token-for-tests-only-abcdefghij"
 WAIT_SECONDS = 30.0
@@ -85,67 +79,3 @@ async def until(condition: Callable[[], bool], what: str, seconds: float = WAIT_
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting: {what}")
         await asyncio.sleep(0.05)
-
-
-class _RaiseComplaint(tornado.web.RequestHandler):
-    def initialize(self, server: MiddlewareServer) -> None:
-        self.server = server
-
-    async def post(self) -> None:
-        key = self.request.headers.get("Idempotency-Key", "")
-        self.server.requests[key] += 1
-        number = self.server.numbers.setdefault(key, str(12344 + len(self.server.numbers) + 1))
-        await asyncio.sleep(self.server.delay)
-        self.set_header("Content-Type", "application/json")
-        self.finish(
-            json.dumps(
-                {
-                    "response": {
-                        "responseType": "container",
-                        "responseMessages": [
-                            {
-                                "containerResponse": {
-                                    "responseText": f"Registered complaint Number {number}.",
-                                    "attributes": [{"name": "complaintId", "value": number}],
-                                }
-                            }
-                        ],
-                    }
-                }
-            )
-        )
-
-
-class MiddlewareServer:
-    """The middleware's raiseComplaintsAgainstOrder on 127.0.0.1: it counts requests by
-    Idempotency-Key, numbers complaints from 12345, and answers after `delay` seconds."""
-
-    PATH = "/api/rest/v1/ecom/integrations/raiseComplaintsAgainstOrder"
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.requests: Counter[str] = Counter()
-        self.numbers: dict[str, str] = {}
-        self._server: tornado.httpserver.HTTPServer | None = None
-        self.port = 0
-
-    @property
-    def settings(self) -> dict[str, str]:
-        """The bot's settings for this backend."""
-        return {
-            "complaint_backend": "middleware",
-            "middleware_base_url": f"http://127.0.0.1:{self.port}",
-            "middleware_token": "mw-token-1234",
-        }
-
-    async def start(self) -> None:
-        app = tornado.web.Application([(self.PATH, _RaiseComplaint, {"server": self})])
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        self.port = sockets[0].getsockname()[1]
-        self._server = tornado.httpserver.HTTPServer(app)
-        self._server.add_sockets(sockets)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            await self._server.close_all_connections()
