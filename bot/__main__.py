@@ -58,10 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(check(setup_logging=True))
     try:
         settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format, settings.secrets())
+        return _command(args, settings)
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.log_level, settings.log_format, settings.secrets())
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the chosen command with valid settings (a ConfigError is the caller's to print)."""
     command = args.command or "run"
     if command == "link":
         from bot.cli.link import print_link
@@ -95,20 +100,14 @@ def run(settings: Settings) -> int:
     logger.info(
         "Starting in %s mode with the %s backend", settings.bot_mode, settings.complaint_backend
     )
-    try:
-        if settings.bot_mode == "webhook":
-            from bot.webhook import WebhookConfig, run_webhook
+    if settings.bot_mode == "webhook":
+        from bot.web.webhook import WebhookConfig, run_webhook
 
-            run_webhook(built.application, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
-        else:
-            asyncio.run(
-                run_polling(
-                    built, allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL_SECONDS
-                )
-            )
-    except ConfigError as err:
-        print(f"Configuration error: {err}", file=sys.stderr)
-        return EXIT_CONFIG
+        run_webhook(built, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
+    else:
+        asyncio.run(
+            run_polling(built, allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL_SECONDS)
+        )
     return 0
 
 

@@ -27,6 +27,7 @@ CATEGORY_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 ANY_CATEGORY = "*"
 
 Mapping_ = Annotated[dict[str, str], NoDecode]
+MIDDLEWARE_CREDENTIALS = "MIDDLEWARE_TOKEN (or MIDDLEWARE_USERNAME and MIDDLEWARE_PASSWORD)"
 
 
 class ConfigError(Exception):
@@ -167,17 +168,24 @@ class Settings(BaseSettings):
     def _check_backend_settings(self) -> Settings:
         backend = self.complaint_backend
         if backend == "middleware":
-            _require(self.middleware_base_url, "MIDDLEWARE_BASE_URL", backend)
             has_basic = self.middleware_username is not None and self.middleware_password
-            if not has_basic and self.middleware_token is None:
-                raise ValueError(
-                    "MIDDLEWARE_TOKEN: set it, or MIDDLEWARE_USERNAME and MIDDLEWARE_PASSWORD, "
-                    "when COMPLAINT_BACKEND=middleware"
-                )
+            credentials = self.middleware_token if not has_basic else "basic"
+            _require_all(
+                {
+                    "MIDDLEWARE_BASE_URL": self.middleware_base_url,
+                    MIDDLEWARE_CREDENTIALS: credentials,
+                },
+                backend,
+            )
         elif backend == "occ":
-            _require(self.occ_base_url, "OCC_BASE_URL", backend)
-            _require(self.occ_username, "OCC_USERNAME", backend)
-            _require(self.occ_password, "OCC_PASSWORD", backend)
+            _require_all(
+                {
+                    "OCC_BASE_URL": self.occ_base_url,
+                    "OCC_USERNAME": self.occ_username,
+                    "OCC_PASSWORD": self.occ_password,
+                },
+                backend,
+            )
             _check_covers(self.occ_reasons, self.complaint_categories, "OCC_REASONS")
         elif backend == "bizkithub":
             _require(self.bizkithub_api_key, "BIZKITHUB_API_KEY", backend)
@@ -194,6 +202,11 @@ class Settings(BaseSettings):
             )
         if self.bot_mode == "webhook":
             _require(self.webhook_url, "WEBHOOK_URL", "webhook", setting="BOT_MODE")
+            if self.webhook_url and not self.webhook_url.startswith("https://"):
+                raise ValueError(
+                    "WEBHOOK_URL: must be an https:// URL (Telegram posts updates over HTTPS "
+                    "only; put a TLS-terminating proxy in front of the bot)"
+                )
             secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
             if len(secret) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", secret):
                 raise ValueError(
@@ -234,6 +247,14 @@ def mapped_value(mapping: Mapping[str, str], category: str) -> str | None:
 def _require(value: object, name: str, choice: str, *, setting: str = "COMPLAINT_BACKEND") -> None:
     if value is None or value == "":
         raise ValueError(f"{name}: is required when {setting}={choice}")
+
+
+def _require_all(values: Mapping[str, object], choice: str) -> None:
+    """Names every missing setting of the chosen backend at once."""
+    missing = [name for name, value in values.items() if value is None or value == ""]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise ValueError(f"{', '.join(missing)}: {verb} required when COMPLAINT_BACKEND={choice}")
 
 
 def _check_covers(mapping: Mapping[str, str], categories: Mapping[str, str], name: str) -> None:

@@ -27,6 +27,21 @@ SECRET_PATTERNS = (
 )
 # Libraries whose request logs carry URLs (the Bot API URL contains the token).
 NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "aiosqlite")
+# PTB logs a traceback for every answer that is not JSON (a proxy's error page, another
+# server), and raises an error the bot then handles and reports in one line: the traceback is
+# kept for DEBUG.
+PTB_REQUEST_LOGGER = "telegram.request.BaseRequest"
+
+
+class TracebackToDebug(logging.Filter):
+    """Lowers a library's error records with a traceback to DEBUG (the caller reports them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keeps the record, at DEBUG, only when DEBUG is wanted."""
+        if record.exc_info and record.levelno >= logging.ERROR:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
 
 
 class Redactor:
@@ -78,6 +93,13 @@ class JsonFormatter(RedactingFormatter):
         return self.redactor(json.dumps(entry, ensure_ascii=False))
 
 
+def quiet_library_tracebacks() -> None:
+    """Installs TracebackToDebug on PTB's request logger (once)."""
+    ptb_requests = logging.getLogger(PTB_REQUEST_LOGGER)
+    if not any(isinstance(f, TracebackToDebug) for f in ptb_requests.filters):
+        ptb_requests.addFilter(TracebackToDebug())
+
+
 def log_uncaught(
     exc_type: type[BaseException], exc: BaseException, traceback: TracebackType | None
 ) -> None:
@@ -109,5 +131,6 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> logging.H
     # httpx logs every request URL at INFO; keep it to warnings unless debugging.
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
+    quiet_library_tracebacks()
     sys.excepthook = log_uncaught
     return handler

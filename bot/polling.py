@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import logging
 import random
-import signal
 import time
 from collections.abc import Callable, Sequence
 
 from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.app import BuiltBot
+from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
 from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -121,64 +121,74 @@ async def run_polling(
     The lifecycle is PTB's own (initialize, post_init, start … stop, post_stop, shutdown,
     post_shutdown); only the updater is started and stopped, with the polling lease.
     """
-    app = built.application
     stop = stop if stop is not None else stop_on_signals()
-    leases, holder, clock = built.services.leases, built.services.holder, built.services.clock
-    contention = Contention()
-    errors = PollingErrors(contention)
+    services = built.services
     try:
-        await built.prepare()
-        await app.initialize()
+        if not await start(built, stop):
+            return
+        app = built.application
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        updater = app.updater
-        assert updater is not None
-        standby_said = False
-        while not stop.is_set():
-            now = clock()
-            leading = await leases.acquire(
-                POLLING_LEASE, holder, now=now, until=now + CLAIM_SECONDS
-            )
-            if updater.running and (contention.must_yield or not leading):
-                await updater.stop()
-                if leading:
-                    first = not contention.retrying
-                    delay = contention.yielded()
-                    logger.log(
-                        logging.WARNING if first else logging.DEBUG,
-                        "Another process polls Telegram with this bot token (409 Conflict); "
-                        "standing by, trying again in %.0f s",
-                        delay,
-                    )
-                else:
-                    logger.warning("Another instance took over polling Telegram")
-            if leading and not updater.running and not contention.seconds_until_retry():
-                if contention.retrying:
-                    logger.debug("Trying to poll Telegram again")
-                else:
-                    logger.info("Polling Telegram for updates")
-                await updater.start_polling(
-                    poll_interval=poll_interval,
-                    timeout=LONG_POLL_SECONDS,
-                    allowed_updates=list(allowed_updates),
-                    bootstrap_retries=-1,
-                    error_callback=errors,
-                )
-                contention.polling_started()
-                standby_said = False
-            elif not leading and not standby_said:
-                logger.info(
-                    "Another instance polls Telegram; this one submits complaints and sends "
-                    "messages, and takes over polling when that one stops"
-                )
-                standby_said = True
-            contention.settle()
-            await _wait_for(stop, contention.changed, _pause(leading, updater.running, contention))
-            contention.changed.clear()
+        await _poll_while_leading(built, stop, list(allowed_updates), poll_interval)
         logger.info("Stopping")
     finally:
-        await _shut_down(built)
+        await stop_updater(built.application.updater)
+        with contextlib.suppress(Exception):
+            await services.leases.release(POLLING_LEASE, services.holder)
+        await shut_down(built)
+
+
+async def _poll_while_leading(
+    built: BuiltBot, stop: asyncio.Event, allowed_updates: list[str], poll_interval: float
+) -> None:
+    """Polls while this instance holds the polling lease (and no other process on another
+    database polled first); stands by otherwise."""
+    updater = built.application.updater
+    assert updater is not None
+    leases, holder, clock = built.services.leases, built.services.holder, built.services.clock
+    contention = Contention()
+    errors = PollingErrors(contention)
+    standby_said = False
+    while not stop.is_set():
+        now = clock()
+        leading = await leases.acquire(POLLING_LEASE, holder, now=now, until=now + CLAIM_SECONDS)
+        if updater.running and (contention.must_yield or not leading):
+            await stop_updater(updater)
+            if leading:
+                first = not contention.retrying
+                delay = contention.yielded()
+                logger.log(
+                    logging.WARNING if first else logging.DEBUG,
+                    "Another process polls Telegram with this bot token (409 Conflict); "
+                    "standing by, trying again in %.0f s",
+                    delay,
+                )
+            else:
+                logger.warning("Another instance took over polling Telegram")
+        if leading and not updater.running and not contention.seconds_until_retry():
+            if contention.retrying:
+                logger.debug("Trying to poll Telegram again")
+            else:
+                logger.info("Polling Telegram for updates")
+            await updater.start_polling(
+                poll_interval=poll_interval,
+                timeout=LONG_POLL_SECONDS,
+                allowed_updates=allowed_updates,
+                bootstrap_retries=-1,
+                error_callback=errors,
+            )
+            contention.polling_started()
+            standby_said = False
+        elif not leading and not standby_said:
+            logger.info(
+                "Another instance polls Telegram; this one submits complaints and sends "
+                "messages, and takes over polling when that one stops"
+            )
+            standby_said = True
+        contention.settle()
+        await _wait_for(stop, contention.changed, _pause(leading, updater.running, contention))
+        contention.changed.clear()
 
 
 def _pause(leading: bool, polling: bool, contention: Contention) -> float:
@@ -191,23 +201,6 @@ def _pause(leading: bool, polling: bool, contention: Contention) -> float:
     return min(RENEW_SECONDS, NEWCOMER_SECONDS)
 
 
-async def _shut_down(built: BuiltBot) -> None:
-    """Stops polling first (so a standing-by instance can take over at once), then the rest."""
-    app = built.application
-    services = built.services
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    with contextlib.suppress(Exception):
-        await services.leases.release(POLLING_LEASE, services.holder)
-    if app.running:
-        await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-    await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
-
-
 async def _wait_for(stop: asyncio.Event, changed: asyncio.Event, seconds: float) -> None:
     """Rests `seconds`, or until either event is set."""
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(changed.wait())]
@@ -216,13 +209,3 @@ async def _wait_for(stop: asyncio.Event, changed: asyncio.Event, seconds: float)
     finally:
         for waiting in waits:
             waiting.cancel()
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event SIGINT or SIGTERM sets (where the platform lets us handle signals)."""
-    event = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, event.set)
-    return event

@@ -13,6 +13,7 @@ import respx
 
 from bot.__main__ import main
 from bot.cli.check import check
+from bot.storage.database import Database
 from tests.helpers.bot_api import BOT_USERNAME, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
 
@@ -53,10 +54,57 @@ async def test_everything_fine_on_the_local_desk(tmp_path: Path) -> None:
         "ok   backend",
     ]
     assert f"@{BOT_USERNAME} (id 7000001) at api.telegram.org" in lines[1]
-    assert "created now" in lines[2] and "0 complaints" in lines[2]
-    assert lines[3] == "ok   backend: local: local complaint desk holds 0 complaints"
+    assert "does not exist yet; the bot creates it at its first start" in lines[2]
+    assert lines[3] == "ok   backend: local: the complaint desk starts with the database"
     assert [call.method for call in api.calls] == ["getMe"]
-    assert (tmp_path / "data" / "bot.sqlite3").exists()
+    assert not (tmp_path / "data").exists()  # a check creates nothing
+
+
+async def test_an_existing_database_is_reported_without_being_changed(tmp_path: Path) -> None:
+    database = Database(tmp_path / "data" / "bot.sqlite3")
+    await database.open()
+    await database.close()
+    before = (tmp_path / "data" / "bot.sqlite3").stat().st_mtime_ns
+    code, lines = await run_check(tmp_path)
+    assert code == 0
+    assert lines[2].endswith("(0 complaints in the ledger, schema version 3)")
+    assert lines[3] == "ok   backend: local: local complaint desk holds 0 complaints"
+    assert (tmp_path / "data" / "bot.sqlite3").stat().st_mtime_ns == before
+
+
+async def test_a_file_that_is_no_database_fails_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "bot.sqlite3").write_text("not a database " * 100)
+    code, lines = await run_check(tmp_path)
+    assert code == 1
+    assert (
+        lines[2]
+        == f"FAIL database: {tmp_path}/data/bot.sqlite3: cannot be used: file is not a database"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ((404, b""), "(HTTP 404)"),
+        ((200, b"<html>a web page</html>"), "(not JSON)"),
+    ],
+    ids=["empty-404", "html"],
+)
+async def test_another_server_at_the_bot_api_address_is_named_as_such(
+    tmp_path: Path, answer: tuple[int, bytes], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class OtherServer(FakeBotApi):
+        async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+            return answer
+
+    code, lines = await run_check(tmp_path, api=OtherServer())
+    assert code == 1
+    assert lines[1] == (
+        "FAIL telegram: api.telegram.org did not answer as a Telegram Bot API server: check "
+        f"TELEGRAM_API_BASE_URL {says}"
+    )
+    assert "Traceback" not in capsys.readouterr().err
 
 
 async def test_invalid_settings_fail_with_the_setting_named(
@@ -67,7 +115,8 @@ async def test_invalid_settings_fail_with_the_setting_named(
     code = await check(request=FakeBotApi(), http_client=offline_http_client(), out=out)
     assert code == 1
     assert out.getvalue().splitlines() == [
-        "FAIL settings: OCC_BASE_URL: is required when COMPLAINT_BACKEND=occ"
+        "FAIL settings: OCC_BASE_URL, OCC_USERNAME, OCC_PASSWORD: are required when "
+        "COMPLAINT_BACKEND=occ"
     ]
 
 

@@ -16,7 +16,7 @@ from bot.__main__ import ALLOWED_UPDATES
 from bot.app import build_application
 from bot.config import ConfigError
 from bot.conversation.handlers import MENU_COMMANDS
-from bot.webhook import SECRET_HEADER, WebhookConfig, serve
+from bot.web.webhook import SECRET_HEADER, WebhookConfig, serve
 from tests.helpers.bot_api import FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
 
@@ -84,9 +84,7 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
     config = dataclasses.replace(config, port=0)  # any free port
     ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(built.application, config, stop=stop, on_ready=ready.set_result)
-    )
+    task = asyncio.create_task(serve(built, config, stop=stop, on_ready=ready.set_result))
     done, _ = await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()  # raises what stopped the start-up
@@ -191,7 +189,7 @@ async def test_stopping_runs_the_whole_shutdown(tmp_path: Path) -> None:
         stop.set()  # as SIGTERM would
 
     async with asyncio.timeout(10):
-        await serve(app, config, stop=stop, on_ready=ready)
+        await serve(built, config, stop=stop, on_ready=ready)
     assert seen == ["post_init", "post_stop", "post_shutdown"]
     assert ports and not app.running
     with pytest.raises(httpx.ConnectError):

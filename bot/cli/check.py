@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 import sys
 import time
 from collections.abc import Callable
@@ -17,8 +17,12 @@ from telegram.request import BaseRequest
 from bot.backends.base import BackendError
 from bot.backends.factory import create_backend, create_http_client
 from bot.config import ConfigError, Settings, load_settings
-from bot.logging_setup import Redactor, configure_logging
+from bot.logging_setup import Redactor, configure_logging, quiet_library_tracebacks
 from bot.storage.database import Database
+from bot.storage.inspection import DatabaseReport, inspect_database
+from bot.telegram_errors import not_a_bot_api
+
+NOT_A_BOT_API = "did not answer as a Telegram Bot API server: check TELEGRAM_API_BASE_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ async def check(
             return 1
     if setup_logging:
         configure_logging("WARNING", settings.log_format, settings.secrets())
+    quiet_library_tracebacks()  # the report says what went wrong, in one line
     redact = Redactor(settings.secrets())
     results = await run_checks(settings, request=request, http_client=http_client)
     for result in results:
@@ -80,16 +85,14 @@ async def run_checks(
         ),
         await check_telegram(settings, request),
     ]
-    database = Database(settings.database_path)
-    database_result = await check_database(database)
-    results.append(database_result)
+    report = await asyncio.to_thread(inspect_database, settings.database_path)
+    results.append(CheckResult("database", report.ok, report.detail))
     client = http_client or create_http_client(settings)
     try:
-        results.append(await check_backend(settings, database, client, database_result.ok))
+        results.append(await check_backend(settings, report, client))
     finally:
         if http_client is None:
             await client.aclose()
-        await database.close()
     return results
 
 
@@ -109,7 +112,9 @@ async def check_telegram(settings: Settings, request: BaseRequest | None) -> Che
     try:
         async with bot:  # initialize() asks getMe
             me = bot.bot
-    except InvalidToken:  # its message quotes the token: never print it
+    except InvalidToken as err:  # its message may quote the token: never print it
+        if not_a_bot_api(err):
+            return CheckResult("telegram", False, f"{host} {NOT_A_BOT_API} (HTTP 404)")
         return CheckResult(
             "telegram", False, f"{host} refused TELEGRAM_BOT_TOKEN (check it with @BotFather)"
         )
@@ -118,33 +123,31 @@ async def check_telegram(settings: Settings, request: BaseRequest | None) -> Che
             "telegram", False, f"could not reach {host} ({type(err).__name__}: {err.message})"
         )
     except TelegramError as err:
+        if not_a_bot_api(err):
+            return CheckResult("telegram", False, f"{host} {NOT_A_BOT_API} (not JSON)")
         return CheckResult("telegram", False, f"{host} answered getMe with an error: {err}")
     return CheckResult("telegram", True, f"@{me.username} (id {me.id}) at {host}")
 
 
-async def check_database(database: Database) -> CheckResult:
-    """Opens (and if needed creates and migrates) DATABASE_PATH and counts the ledger."""
-    path = database.path
-    existed = path.exists()
-    try:
-        await database.open()
-        row = await database.fetch_one("SELECT COUNT(*) FROM complaints")
-    except (OSError, sqlite3.Error) as err:
-        return CheckResult("database", False, f"{path}: {type(err).__name__}: {err}")
-    count = row[0] if row else 0
-    state = "" if existed else ", created now"
-    return CheckResult("database", True, f"{path} ({count} complaints in the ledger{state})")
-
-
 async def check_backend(
-    settings: Settings, database: Database, client: httpx.AsyncClient, database_ok: bool
+    settings: Settings, database: DatabaseReport, client: httpx.AsyncClient
 ) -> CheckResult:
     """The configured backend's own probe: reachable, and our credentials accepted."""
     name = settings.complaint_backend
-    if name == "local" and not database_ok:
-        return CheckResult("backend", False, "local: the complaint desk needs the database")
+    if name == "local":
+        if not database.ok:
+            return CheckResult("backend", False, "local: the complaint desk needs the database")
+        if not database.exists:
+            return CheckResult(
+                "backend", True, "local: the complaint desk starts with the database"
+            )
+        held = f"local complaint desk holds {database.desk_complaints} complaints"
+        return CheckResult("backend", True, f"local: {held}")
     try:
-        backend = create_backend(settings, database=database, http_client=client, clock=time.time)
+        # The HTTP backends never touch the database: it stays closed (and uncreated).
+        backend = create_backend(
+            settings, database=Database(settings.database_path), http_client=client, clock=time.time
+        )
     except ConfigError as err:
         return CheckResult("backend", False, f"{name}: {err}")
     try:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.config import ConfigError
 from bot.storage.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,17 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        """Opens the file (creating its folder) and migrates it; safe to call more than once."""
+        """Opens the file (creating its folder) and migrates it; safe to call more than once.
+
+        Raises ConfigError (one line naming DATABASE_PATH) when the file cannot be created,
+        opened, written or read as a database.
+        """
+        try:
+            await self._open()
+        except (OSError, sqlite3.Error) as err:
+            raise ConfigError(f"DATABASE_PATH: {self.path}: {explain(err)}") from None
+
+    async def _open(self) -> None:
         async with self._open_lock:
             if self._connection is not None:
                 return
@@ -184,6 +195,19 @@ class Database:
                 for statement in _statements(script):
                     await connection.execute(statement)
                 await connection.execute(f"PRAGMA user_version = {version}")
+
+
+def explain(err: OSError | sqlite3.Error) -> str:
+    """What went wrong, in a few words an operator can act on."""
+    if isinstance(err, OSError):
+        where = f" ({err.filename})" if err.filename else ""
+        return f"cannot be created: {err.strerror or err}{where}"
+    text = str(err)
+    if "readonly" in text:
+        return "the bot cannot write it (check the owner and permissions of the file and folder)"
+    if "unable to open" in text:
+        return "cannot be opened (check that its folder exists and the bot may write there)"
+    return f"cannot be used: {text}"
 
 
 def _statements(script: str) -> list[str]:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,17 @@ WAIT_SECONDS = 30.0
 class BotProcess:
     """One `python -m bot` with the given settings, its output in `log`."""
 
-    def __init__(self, workdir: Path, settings: dict[str, Any], name: str = "bot") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        settings: dict[str, Any],
+        name: str = "bot",
+        *,
+        wrapper: Sequence[str] = (),
+    ) -> None:
         self.workdir = workdir
         self.settings = settings
+        self.wrapper = list(wrapper)  # e.g. setpriv, to run without root's privileges
         self.log = workdir / f"{name}.log"
         self.process: asyncio.subprocess.Process | None = None
 
@@ -29,6 +37,8 @@ class BotProcess:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
             "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
+            # Never the internet: a port nothing listens on, unless a test gives its own.
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
             "DATABASE_PATH": str(self.workdir / "bot.sqlite3"),
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
         }
@@ -39,6 +49,7 @@ class BotProcess:
         """Starts `python -m bot [args]`."""
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
+                *self.wrapper,
                 sys.executable,
                 "-m",
                 "bot",
@@ -70,6 +81,12 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    async def exit_status(self, seconds: float = WAIT_SECONDS) -> int:
+        """Waits for the process to end by itself (failing the test if it does not)."""
+        assert self.process is not None
+        async with asyncio.timeout(seconds):
+            return await self.process.wait()
 
 
 async def until(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:

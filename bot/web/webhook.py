@@ -19,8 +19,9 @@ from telegram.ext import Application, ExtBot
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from bot.app import BuiltBot
 from bot.config import ConfigError, Settings
-from bot.polling import stop_on_signals
+from bot.lifecycle import shut_down, start, stop_on_signals, until_telegram_answers
 
 logger = logging.getLogger(__name__)
 
@@ -193,47 +194,55 @@ def _path_pattern(path: str) -> str:
 
 
 async def serve(
-    application: AnyApplication,
+    built: BuiltBot,
     config: WebhookConfig,
     *,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], object] | None = None,
 ) -> None:
-    """Runs the application behind the webhook server until `stop` is set (or SIGINT/SIGTERM).
+    """Runs the bot behind the webhook server until `stop` is set (or SIGINT/SIGTERM).
 
-    The lifecycle is PTB's own: initialize, post_init, start, the webhook registered with the
-    secret token; at the end stop, post_stop, shutdown, post_shutdown.
+    The port is bound first (a busy one is one line, exit 2); then the lifecycle is PTB's own:
+    initialize, post_init, start, the webhook registered with the secret token (both retried
+    while Telegram cannot be reached); at the end stop, post_stop, shutdown, post_shutdown.
     """
     stop = stop if stop is not None else stop_on_signals()
+    application = built.application
     server = WebhookServer(application, config)
     try:
-        async with application:
-            if application.post_init is not None:
-                await application.post_init(application)
-            await application.start()
-            try:
-                port = await server.start()
-                await application.bot.set_webhook(
-                    url=config.url,
-                    secret_token=config.secret_token,
-                    allowed_updates=config.allowed_updates,
-                )
-                logger.info("Webhook registered; serving until stopped")
-                if on_ready is not None:
-                    on_ready(port)
-                await stop.wait()
-                logger.info("Stopping the webhook server")
-            finally:
-                await server.stop()
-                if application.running:
-                    await application.stop()
-                if application.post_stop is not None:
-                    await application.post_stop(application)
+        try:
+            port = await server.start()
+        except OSError as err:
+            raise ConfigError(
+                f"WEBHOOK_PORT: {config.listen}:{config.port} cannot be listened on "
+                f"({err.strerror or err})"
+            ) from None
+        if not await start(built, stop):
+            return
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+
+        async def register() -> None:
+            await application.bot.set_webhook(
+                url=config.url,
+                secret_token=config.secret_token,
+                allowed_updates=config.allowed_updates,
+            )
+
+        base_url = built.services.settings.telegram_api_base_url
+        if not await until_telegram_answers("to register the webhook", register, stop, base_url):
+            return
+        logger.info("Webhook registered; serving until stopped")
+        if on_ready is not None:
+            on_ready(port)
+        await stop.wait()
+        logger.info("Stopping the webhook server")
     finally:
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
+        await server.stop()
+        await shut_down(built)
 
 
-def run_webhook(application: AnyApplication, config: WebhookConfig) -> None:
-    """Serves the application in webhook mode until SIGINT or SIGTERM."""
-    asyncio.run(serve(application, config))
+def run_webhook(built: BuiltBot, config: WebhookConfig) -> None:
+    """Serves the bot in webhook mode until SIGINT or SIGTERM."""
+    asyncio.run(serve(built, config))
