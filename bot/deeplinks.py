@@ -17,7 +17,7 @@ PREFIX = "c-"
 SIGNATURE_LENGTH = 16
 MAX_PAYLOAD_LENGTH = 64  # Telegram's limit for ?start=
 MAX_ORDER_ID_LENGTH = MAX_PAYLOAD_LENGTH - len(PREFIX) - 1 - SIGNATURE_LENGTH
-PAYLOAD_ALPHABET = re.compile(r"^[A-Za-z0-9_-]+$")
+PAYLOAD_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")  # ASCII only: used with fullmatch
 
 
 class DeepLinkError(ValueError):
@@ -34,7 +34,7 @@ def make_payload(order_id: str, secret: str) -> str:
     """The `start` payload for an order: c-<orderId>-<signature>."""
     if not secret:
         raise DeepLinkError("a secret is needed to sign links (DEEP_LINK_SECRET)")
-    if not order_id or not PAYLOAD_ALPHABET.match(order_id):
+    if not order_id or not PAYLOAD_ALPHABET.fullmatch(order_id):
         raise DeepLinkError(
             f"order ID {order_id!r} can only use A-Z, a-z, 0-9, _ and - in a Telegram link"
         )
@@ -63,6 +63,7 @@ def verify_payload(payload: str, secret: str) -> str | None:
         return None
     order_id = payload[len(PREFIX) : -SIGNATURE_LENGTH - 1]
     signature = payload[-SIGNATURE_LENGTH:]
-    if not PAYLOAD_ALPHABET.match(order_id):
+    if not PAYLOAD_ALPHABET.fullmatch(order_id) or not PAYLOAD_ALPHABET.fullmatch(signature):
         return None
-    return order_id if hmac.compare_digest(signature, sign(order_id, secret)) else None
+    expected = sign(order_id, secret)
+    return order_id if hmac.compare_digest(signature.encode(), expected.encode()) else None

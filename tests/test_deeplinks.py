@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.link import print_link
 from bot.deeplinks import (
     MAX_ORDER_ID_LENGTH,
     MAX_PAYLOAD_LENGTH,
@@ -159,3 +160,38 @@ async def test_the_ledger_keeps_the_link_mark_only_while_the_order_is_the_linked
     await bot.settle()
     (entry,) = await bot.built.services.ledger.in_state(LedgerState.REGISTERED)
     assert entry.from_deep_link and entry.order_id == "ORD-748596"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "c-748596-" + "ž" * 16,  # non-ASCII signature: hmac.compare_digest refuses str
+        "c-74859ž-AAAAAAAAAAAAAAAA",
+        "c-748596\n-AAAAAAAAAAAAAAAA",
+        "c-748596-AAAAAAAAAAAAAAA\n",
+    ],
+)
+def test_payloads_outside_the_alphabet_are_refused_without_an_error(payload: str) -> None:
+    assert verify_payload(payload, SECRET) is None
+
+
+async def test_a_start_with_a_garbled_link_greets_without_an_apology(bot: BotHarness) -> None:
+    ada = bot.customer("Ada")
+    turn = await ada.send("/start c-748596-" + "ž" * 16)
+    assert "could not be verified" in turn.all_text and "went wrong" not in turn.all_text
+    assert bot.errors == []
+
+
+async def test_link_refuses_an_order_id_the_bot_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        deep_link_secret=SECRET,
+        bot_username="shop_bot",
+        order_id_pattern=r"^\d{6}$",
+    )
+    assert await print_link(settings, "ORD-1") == 1
+    assert "does not match ORDER_ID_PATTERN" in capsys.readouterr().err
+    assert await print_link(settings, "748596") == 0
+    assert capsys.readouterr().out.startswith("https://t.me/shop_bot?start=c-748596-")

@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.config import Settings
-from bot.deeplinks import DeepLinkError, make_complaint_link
+from bot.deeplinks import DeepLinkError, make_complaint_link, make_payload
 
 
 async def print_link(settings: Settings, order_id: str) -> int:
@@ -16,6 +16,19 @@ async def print_link(settings: Settings, order_id: str) -> int:
     if settings.deep_link_secret is None:
         print("DEEP_LINK_SECRET: is not set, so deep links are off", file=sys.stderr)
         return 2
+    secret = settings.deep_link_secret.get_secret_value()
+    try:
+        make_payload(order_id, secret)  # what a Telegram link can carry
+    except DeepLinkError as err:
+        print(f"Cannot make a link: {err}", file=sys.stderr)
+        return 1
+    if not settings.order_id_regex.fullmatch(order_id):
+        print(
+            f"Cannot make a link: order ID {order_id!r} does not match ORDER_ID_PATTERN, so the "
+            "bot would refuse it",
+            file=sys.stderr,
+        )
+        return 1
     username = settings.bot_username or await _username_from_telegram(settings)
     if username is None:
         print(
@@ -23,11 +36,7 @@ async def print_link(settings: Settings, order_id: str) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        print(make_complaint_link(order_id, settings.deep_link_secret.get_secret_value(), username))
-    except DeepLinkError as err:
-        print(f"Cannot make a link: {err}", file=sys.stderr)
-        return 1
+    print(make_complaint_link(order_id, secret, username))
     return 0
 
 
