@@ -25,12 +25,23 @@ class Action(StrEnum):
     EDIT_FIELD = "ef"
     BACK = "bk"
     CANCEL = "x"
+    CONTINUE = "go"
+    START_OVER = "ov"
     LANGUAGE = "lg"
     DESK = "ds"  # operator chat only
 
 
 DRAFT_ACTIONS = frozenset(
-    {Action.CATEGORY, Action.SUBMIT, Action.EDIT, Action.EDIT_FIELD, Action.BACK, Action.CANCEL}
+    {
+        Action.CATEGORY,
+        Action.SUBMIT,
+        Action.EDIT,
+        Action.EDIT_FIELD,
+        Action.BACK,
+        Action.CANCEL,
+        Action.CONTINUE,
+        Action.START_OVER,
+    }
 )
 
 

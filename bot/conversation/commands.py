@@ -54,7 +54,12 @@ class CustomerCommands:
                 update, Reply(f"{t('deeplink.unverified')}\n\n{greeting}", start_keyboard(t))
             )
             return
-        await send(update, Reply(t("start.greeting", name=user.first_name), start_keyboard(t)))
+        greeting = t("start.greeting", name=user.first_name)
+        lookup = await self.flow.open(update)
+        if lookup.draft is not None and lookup.draft.has_answers:
+            await send(update, self.flow.unfinished(t, lookup.draft, greeting))
+            return
+        await send(update, Reply(greeting, start_keyboard(t)))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help, in every step; the current question follows when a draft is open."""

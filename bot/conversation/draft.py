@@ -35,6 +35,11 @@ class Draft(BaseModel):
         """A fresh draft at the first step, with a token that ties buttons to this draft."""
         return cls(token=secrets.token_hex(4), step=Step.ORDER_ID, language=language or "")
 
+    @property
+    def has_answers(self) -> bool:
+        """Whether the customer has given anything that a fresh draft would throw away."""
+        return bool(self.order_id or self.problem or self.category)
+
     def advance(self, natural_next: Step) -> None:
         """Moves on after a valid answer: to the next step, or back to CONFIRM when editing."""
         if self.editing:

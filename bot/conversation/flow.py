@@ -27,7 +27,7 @@ from bot.conversation.draft import (
     clean_order_id,
     problem_length_error,
 )
-from bot.conversation.keyboards import start_keyboard
+from bot.conversation.keyboards import start_keyboard, unfinished_keyboard
 from bot.conversation.presses import answer_press
 from bot.conversation.questions import question, with_notice
 from bot.conversation.render import Reply
@@ -48,6 +48,8 @@ VALID_PRESSES: dict[Action, frozenset[Step]] = {
     Action.CANCEL: frozenset({Step.CONFIRM}),
     Action.EDIT_FIELD: frozenset({Step.CHOOSE_EDIT}),
     Action.BACK: frozenset({Step.CHOOSE_EDIT}),
+    Action.CONTINUE: frozenset(Step),
+    Action.START_OVER: frozenset(Step),
 }
 # Sweeps of idle drafts look at this many conversations at a time, one process at a time.
 IDLE_SWEEP_BATCH = 200
@@ -84,10 +86,31 @@ class ComplaintFlow:
     # -- entry -----------------------------------------------------------------------------
 
     async def begin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/complaint or [Raise a complaint]: a fresh draft, asking for the order ID."""
+        """/complaint or [Raise a complaint]: a fresh draft, asking for the order ID; a draft
+        with answers in it is never dropped without asking."""
         user = user_of(update)
         if update.callback_query is not None:
             await answer_press(update.callback_query)
+        lookup = await self.open(update)
+        if lookup.notified:
+            pass  # it expired just now, and the customer was told: start afresh below
+        elif lookup.draft is not None and lookup.draft.has_answers:
+            await send(update, self.unfinished(self.s.messages(user), lookup.draft))
+            return
+        await self._start_draft(update)
+
+    def unfinished(self, t: Messages, draft: Draft, greeting: str = "") -> Reply:
+        """ "You have an unfinished complaint about order …" with [Continue] [Start over]."""
+        if draft.order_id:
+            text = t("draft.unfinished", order_id=draft.order_id)
+        else:
+            text = t("draft.unfinished_no_order")
+        if greeting:
+            text = f"{greeting}\n\n{text}"
+        return Reply(text, unfinished_keyboard(t, draft.token))
+
+    async def _start_draft(self, update: Update) -> None:
+        user = user_of(update)
         draft = Draft.new(language=user.language_code)
         await self._save(update, draft)
         await send(update, question(self.s.messages(user), draft, self.categories))
@@ -214,6 +237,10 @@ class ComplaintFlow:
             case Action.SUBMIT:
                 await self._submit(update, draft, t)
                 return
+            case Action.START_OVER:
+                draft = Draft.new(language=user.language_code)
+            case Action.CONTINUE:
+                pass  # the current question again, in place of the offer
             case Action.CANCEL:
                 await self.s.conversations.delete(user.id)
                 await answer_press(query)
@@ -240,6 +267,8 @@ class ComplaintFlow:
             return press.argument in self.categories
         if press.action is Action.EDIT_FIELD:
             return press.argument in {Step.ORDER_ID, Step.PROBLEM, Step.CATEGORY}
+        if press.action in (Action.CONTINUE, Action.START_OVER):
+            return not press.argument
         return not press.argument
 
     async def _stale_press(

@@ -27,6 +27,18 @@ def start_keyboard(t: Messages) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_button(t("button.raise"), Action.NEW)]])
 
 
+def unfinished_keyboard(t: Messages, token: str) -> InlineKeyboardMarkup:
+    """[Continue] [Start over] for a draft left unfinished."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t("button.continue"), Action.CONTINUE, token),
+                _button(t("button.start_over"), Action.START_OVER, token),
+            ]
+        ]
+    )
+
+
 def categories_keyboard(
     t: Messages, token: str, categories: Mapping[str, str]
 ) -> InlineKeyboardMarkup:

@@ -42,8 +42,11 @@ NOT_FOUND = "I could not find complaint"
 
 
 async def reach(customer: Customer, state: str) -> Turn:
-    """Starts a draft and answers with ORDER, PROBLEM and CATEGORY until `state` is asked."""
+    """Starts a draft (over an unfinished one) and answers with ORDER, PROBLEM and CATEGORY
+    until `state` is asked."""
     turn = await customer.send("/complaint")
+    if turn.buttons == ["Continue", "Start over"]:
+        turn = await customer.press("Start over")
     if state == ORDER_ID:
         return turn
     turn = await customer.send(ORDER)

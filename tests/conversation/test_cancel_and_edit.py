@@ -293,3 +293,44 @@ async def test_cancel_while_editing_a_field(bot: BotHarness, field: str) -> None
     turn = await ada.send("/cancel")
     assert turn.text.startswith(CANCELLED)
     assert await listed_complaints(ada) == []
+
+
+async def test_a_new_complaint_does_not_silently_drop_an_unfinished_one(bot: BotHarness) -> None:
+    ada = bot.customer()
+    await ada.send("/complaint")
+    await ada.send("748596")
+    await ada.send("The kettle leaks.")
+    await ada.press("Delivery")
+    turn = await ada.send("/complaint")
+    assert "unfinished complaint about order <b>748596</b>" in turn.text
+    assert turn.buttons == ["Continue", "Start over"]
+
+    turn = await ada.press("Continue")
+    assert "Please check your complaint" in turn.text and "The kettle leaks." in turn.text
+    assert turn.buttons == ["Submit", "Edit", "Cancel"]
+
+    turn = await ada.send("/complaint")
+    turn = await ada.press("Start over")
+    assert "order ID" in turn.text
+    turn = await ada.send("ORD-2")
+    assert "problem" in turn.text  # a new draft: the old order is gone
+
+
+async def test_start_offers_to_continue_an_unfinished_complaint_after_a_restart(
+    bot: BotHarness,
+) -> None:
+    ada = bot.customer()
+    await ada.send("/complaint")
+    await ada.send("748596")
+    await bot.restart()
+    turn = await ada.send("/start")
+    assert "Hello Ada" in turn.text and "unfinished complaint about order" in turn.text
+    turn = await ada.press("Continue")
+    assert "problem" in turn.text
+
+
+async def test_an_empty_draft_is_simply_started_again(bot: BotHarness) -> None:
+    ada = bot.customer()
+    await ada.send("/complaint")
+    turn = await ada.send("/complaint")
+    assert "order ID" in turn.text and turn.buttons == []
