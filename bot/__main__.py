@@ -14,8 +14,8 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.cli import desk
+from bot.cli.console import run_console
 from bot.config import BackendName, ConfigError, Settings, load_settings
-from bot.console import run_console
 from bot.logging_setup import configure_logging
 from bot.polling import run_polling
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.console import run_console
+from bot.cli.console import run_console
 from tests.helpers.driver import BotHarness, make_settings
 from tests.helpers.targets import InProcessTarget
 from tests.helpers.transcript import load_transcript, replay

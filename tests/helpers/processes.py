@@ -45,8 +45,8 @@ class BotProcess:
         env.update({name.upper(): str(value) for name, value in self.settings.items()})
         return env
 
-    async def start(self, *args: str) -> None:
-        """Starts `python -m bot [args]`."""
+    async def start(self, *args: str, stdin: bool = False) -> None:
+        """Starts `python -m bot [args]` (with a pipe to type into, when `stdin`)."""
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 *self.wrapper,
@@ -56,10 +56,16 @@ class BotProcess:
                 *args,
                 env=self.environment(),
                 cwd=self.workdir,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
             )
+
+    async def type(self, line: str) -> None:
+        """Types a line into the process's standard input."""
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+        await self.process.stdin.drain()
 
     @property
     def running(self) -> bool:
