@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench console clean
+.PHONY: run test transcript lint bench console clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -18,6 +18,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# One transcript: make transcript NAME=my_bug (tests/transcripts/my_bug.yaml).
+transcript: $(STAMP)
+	@test -n "$(NAME)" || (echo "Say which: make transcript NAME=<file name without .yaml>"; exit 2)
+	$(BIN)/python -m pytest -q tests/test_transcripts.py --transcript "$(NAME)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench

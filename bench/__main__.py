@@ -77,13 +77,22 @@ def parser() -> argparse.ArgumentParser:
         default=3.0,
         help="mean pause of a customer before each step (drawn from 0.5x..1.5x)",
     )
-    g.add_argument("--latency-duration", type=float, default=20.0)
-    g.add_argument("--latency-cap", type=float, default=60.0)
+    g.add_argument(
+        "--latency-duration",
+        type=float,
+        default=20.0,
+        help="seconds customers keep starting complaints in the latency phase",
+    )
+    g.add_argument(
+        "--latency-cap", type=float, default=60.0, help="hard stop of the latency phase, in s"
+    )
     g = p.add_argument_group("memory")
     g.add_argument(
         "--memory-conversations", type=int, default=10_000, help="drafts left open; 0 skips"
     )
-    g.add_argument("--memory-cap", type=float, default=150.0)
+    g.add_argument(
+        "--memory-cap", type=float, default=150.0, help="hard stop of the memory phase, in s"
+    )
     g = p.add_argument_group("run")
     g.add_argument(
         "--bot-env",

@@ -46,3 +46,23 @@ async def harness_factory(tmp_path: Path) -> AsyncIterator[StartBot]:
     yield start
     for harness in started:
         await harness.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--transcript NAME` runs that one transcript (in-process, and as a process if marked)."""
+    parser.addoption(
+        "--transcript",
+        metavar="NAME",
+        help="run only tests/transcripts/NAME.yaml (make transcript NAME=...)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    name = config.getoption("--transcript")
+    if not name:
+        return
+    chosen = [item for item in items if item.name.endswith(f"[{name}]")]
+    if not chosen:
+        raise pytest.UsageError(f"no transcript tests/transcripts/{name}.yaml")
+    config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
+    items[:] = chosen

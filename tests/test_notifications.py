@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from bot.backends.base import FINAL_STATUSES, ComplaintStatus, StatusCode
-from bot.cli.desk import set_status
+from bot.cli.desk import set_status, show
 from tests.helpers.backends import (
     MIDDLEWARE_API,
     MIDDLEWARE_REGISTERED,
@@ -229,3 +229,22 @@ async def test_a_middleware_tracking_change(tmp_path: Path) -> None:
             await bot.stop()
     (notice,) = _notices(bot, ada.id)
     assert "12345" in notice and "resolved" in notice
+
+
+async def test_desk_show_has_a_header_that_names_the_time_zone(
+    bot: BotHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await bot.customer().file_complaint()
+    await bot.settle()
+    assert await show(bot.settings, None) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == [
+        "number",
+        "status",
+        "order",
+        "category",
+        "created",
+        "(UTC)",
+        "customer",
+    ]
+    assert row.startswith("100001  received     748596")

@@ -73,11 +73,12 @@ async def show(settings: Settings, number: str | None) -> int:
     if not rows:
         print("No desk complaints." if number is None else f"No desk complaint {number}.")
         return 0 if number is None else 1
+    print(f"{'number':<8}{'status':<13}{'order':<21}{'category':<17}{'created (UTC)':<18}customer")
     for row in rows:
         created = datetime.fromtimestamp(row["created_at"], tz=UTC).strftime("%Y-%m-%d %H:%M")
         print(
-            f"{row['number']}  {row['status']:<12} order {row['order_id']:<20} "
-            f"{row['category']:<16} {created}  {row['customer_name']}"
+            f"{row['number']:<8}{row['status']:<13}{row['order_id']:<21}"
+            f"{row['category']:<17}{created:<18}{row['customer_name']}"
         )
         if number is not None:
             print(f"  problem: {row['problem']}")
