@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram
+from bot.telegram_html import plain_text
 from tests.helpers.processes import BotProcess, until
 
 # Root ignores file permissions; without these capabilities it has to respect them, as the
@@ -166,3 +168,40 @@ async def test_a_busy_webhook_port_is_one_line(tmp_path: Path) -> None:
     (line,) = [line for line in _lines(bot.output()) if "Configuration error" in line]
     assert line.startswith(f"Configuration error: WEBHOOK_PORT: 127.0.0.1:{port} cannot be")
     assert "Traceback" not in bot.output()
+
+
+async def test_a_desk_change_from_the_cli_reaches_the_customer_within_seconds(
+    tmp_path: Path,
+) -> None:
+    telegram = LoopbackTelegram()
+    server = LoopbackBotApiServer(telegram)
+    await server.start()
+    bot = BotProcess(tmp_path, {"telegram_api_base_url": server.base_url})
+    ada = CustomerUpdates(make_user(4242, "Ada"))
+
+    def said(words: str) -> bool:
+        return any(words in plain_text(m.text) for m in telegram.chat_messages(ada.id))
+
+    try:
+        await bot.start()
+        await until(lambda: telegram.polls > 0, "polling")
+        for text in ("/complaint", "748596", "The kettle leaks."):
+            telegram.deliver(ada.text(text))
+            await asyncio.sleep(0.3)
+        await until(lambda: said("category"), "the category question")
+        summary = [m for m in telegram.chat_messages(ada.id) if m.buttons][-1]
+        telegram.deliver(ada.press(summary, summary.callback_data("Delivery")))
+        await until(lambda: said("Please check"), "the summary")
+        summary = [m for m in telegram.chat_messages(ada.id) if m.buttons][-1]
+        telegram.deliver(ada.press(summary, summary.callback_data("Submit")))
+        await until(lambda: said("Complaint number: 100001"), "the card")
+
+        desk = BotProcess(tmp_path, {}, "desk")
+        await desk.start("desk", "set-status", "100001", "in_progress", "--note", "On it.")
+        assert await desk.exit_status() == 0
+        started = time.monotonic()
+        await until(lambda: said("now being handled"), "the customer told", seconds=10)
+        assert time.monotonic() - started < 7
+    finally:
+        await bot.stop()
+        await server.stop()
