@@ -39,8 +39,8 @@ from bot.rate_limiter import RateLimiter
 from bot.services import BotApplication, Services
 from bot.storage.conversations import ConversationStore
 from bot.storage.customers import CustomerPreferences
-from bot.storage.database import Database
 from bot.storage.deliveries import Delivery, DeliveryStore
+from bot.storage.engines import database_for
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
 from bot.storage.updates import UpdateLog
@@ -92,7 +92,7 @@ def build_application(
     """
     if settings.telegram_bot_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN: is not set (get one from @BotFather)")
-    database = Database(settings.database_path)
+    database = database_for(settings)
     translator = Translator(settings.default_language)
     locks = CustomerLocks()
     updates = UpdateLog(database, clock)

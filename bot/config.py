@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -32,6 +34,50 @@ MIDDLEWARE_CREDENTIALS = "MIDDLEWARE_TOKEN (or MIDDLEWARE_USERNAME and MIDDLEWAR
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message is one line that names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrl:
+    """DATABASE_URL, read: which engine, and where (the password kept secret)."""
+
+    engine: Literal["sqlite", "postgresql"]
+    url: SecretStr
+    path: Path = Path()
+
+    @property
+    def password(self) -> str:
+        """The password in a PostgreSQL URL ("" when none)."""
+        return urlsplit(self.url.get_secret_value()).password or ""
+
+    @property
+    def host(self) -> str:
+        """Host, port and database of a PostgreSQL URL, for messages (never the password)."""
+        parts = urlsplit(self.url.get_secret_value())
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
+def parse_database_url(value: str) -> DatabaseUrl:
+    """Reads `sqlite:///path` or `postgresql://user:password@host:5432/db`."""
+    text = value.strip()
+    if text.startswith("sqlite:///"):
+        path = text.removeprefix("sqlite:///")
+        if not path:
+            raise ValueError("sqlite:/// needs a path, e.g. sqlite:///data/complaints.sqlite3")
+        # sqlite:////abs/path is absolute; sqlite:///rel/path is relative to the working folder.
+        return DatabaseUrl("sqlite", SecretStr(text), Path(path))
+    if text.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(text)
+        try:
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError as err:
+            raise ValueError("has a port that is not a number") from err
+        if not parts.path.strip("/"):
+            raise ValueError("names no database (postgresql://user:password@host:5432/dbname)")
+        return DatabaseUrl("postgresql", SecretStr(text))
+    raise ValueError(
+        "must be sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:5432/db"
+    )
 
 
 def parse_mapping(value: object) -> dict[str, str]:
@@ -81,6 +127,8 @@ class Settings(BaseSettings):
 
     complaint_backend: BackendName = "local"
     database_path: Path = Path("data/complaints.sqlite3")
+    database_url: Annotated[DatabaseUrl | None, NoDecode] = None
+    database_pool_size: int = Field(default=10, ge=2, le=200)
     complaint_categories: Mapping_ = Field(
         default_factory=lambda: parse_mapping(DEFAULT_CATEGORIES)
     )
@@ -119,6 +167,15 @@ class Settings(BaseSettings):
     bizkithub_base_url: str = "https://api.bizkithub.com"
     bizkithub_api_key: SecretStr | None = None
     bizkithub_variants: Mapping_ = Field(default_factory=lambda: parse_mapping("*=reklamace"))
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _parse_database_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_database_url(value) if value.strip() else None
+        if isinstance(value, SecretStr):
+            return parse_database_url(value.get_secret_value())
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -236,7 +293,10 @@ class Settings(BaseSettings):
             self.occ_password,
             self.bizkithub_api_key,
         ]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        if self.database_url is not None and self.database_url.password:
+            found.append(self.database_url.password)
+        return found
 
 
 def mapped_value(mapping: Mapping[str, str], category: str) -> str | None:

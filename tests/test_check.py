@@ -13,7 +13,7 @@ import respx
 
 from bot.__main__ import main
 from bot.cli.check import check
-from bot.storage.database import Database
+from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.bot_api import BOT_USERNAME, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
 
@@ -61,7 +61,7 @@ async def test_everything_fine_on_the_local_desk(tmp_path: Path) -> None:
 
 
 async def test_an_existing_database_is_reported_without_being_changed(tmp_path: Path) -> None:
-    database = Database(tmp_path / "data" / "bot.sqlite3")
+    database = SqliteDatabase(tmp_path / "data" / "bot.sqlite3")
     await database.open()
     await database.close()
     before = (tmp_path / "data" / "bot.sqlite3").stat().st_mtime_ns

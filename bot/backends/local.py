@@ -69,7 +69,7 @@ class LocalDeskBackend(ComplaintBackend):
         """The desk's status of the complaint, with the operator's note."""
         row = await self._db.fetch_one(
             "SELECT status, note FROM desk_complaints WHERE number = ? AND customer_uid = ?",
-            [receipt.reference, envelope.user.uid],
+            [desk_number(receipt.reference), envelope.user.uid],
         )
         if row is None:
             raise BackendRejected(
@@ -82,7 +82,7 @@ class LocalDeskBackend(ComplaintBackend):
     async def note_of(self, number: str) -> str | None:
         """The operator's current note on a complaint; None when there is no such complaint."""
         row = await self._db.fetch_one(
-            "SELECT note FROM desk_complaints WHERE number = ?", [number]
+            "SELECT note FROM desk_complaints WHERE number = ?", [desk_number(number)]
         )
         return str(row["note"]) if row is not None else None
 
@@ -91,7 +91,7 @@ class LocalDeskBackend(ComplaintBackend):
         return Statement(
             "UPDATE desk_complaints SET status = ?, note = ?, updated_at = ? WHERE number = ? "
             "RETURNING number",
-            (str(status), note, self._clock(), number),
+            (str(status), note, self._clock(), desk_number(number)),
             required=True,
         )
 
@@ -99,6 +99,12 @@ class LocalDeskBackend(ComplaintBackend):
         """The desk lives in the database: counting its complaints proves it is readable."""
         row = await self._db.fetch_one("SELECT COUNT(*) FROM desk_complaints")
         return f"local complaint desk holds {row[0] if row else 0} complaints"
+
+
+def desk_number(text: str) -> int:
+    """A desk number as the database keeps it (-1, which no complaint has, for any other text)."""
+    digits = text.strip().lstrip("#")
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 19 else -1
 
 
 def desk_status(value: str) -> StatusCode:

@@ -18,7 +18,7 @@ from bot.backends.base import BackendError
 from bot.backends.factory import create_backend, create_http_client
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import Redactor, configure_logging, quiet_library_tracebacks
-from bot.storage.database import Database
+from bot.storage.engines import database_for
 from bot.storage.inspection import DatabaseReport, inspect_database
 from bot.telegram_errors import not_a_bot_api
 
@@ -146,7 +146,7 @@ async def check_backend(
     try:
         # The HTTP backends never touch the database: it stays closed (and uncreated).
         backend = create_backend(
-            settings, database=Database(settings.database_path), http_client=client, clock=time.time
+            settings, database=database_for(settings), http_client=client, clock=time.time
         )
     except ConfigError as err:
         return CheckResult("backend", False, f"{name}: {err}")

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.storage.database import Database
 from bot.storage.deliveries import DeliveryState, DeliveryStore
+from bot.storage.engines import database_for
 from bot.storage.ledger import Ledger, LedgerState
 
 LEDGER_STATES = frozenset(str(state) for state in LedgerState)
@@ -25,7 +25,7 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
     `undelivered` the messages to customers that could not be delivered.
     """
     wanted = list(states)
-    database = Database(settings.database_path)
+    database = database_for(settings)
     await database.open()
     try:
         ledger = Ledger(database)
@@ -74,7 +74,7 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
 
 async def move_pending(settings: Settings, backend: str) -> int:
     """Moves complaints waiting for another backend to `backend`; 0 when none is left behind."""
-    database = Database(settings.database_path)
+    database = database_for(settings)
     await database.open()
     try:
         moved, kept = await Ledger(database).move_pending(backend)

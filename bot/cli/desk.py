@@ -7,13 +7,13 @@ import time
 from datetime import UTC, datetime
 
 from bot.backends.base import StatusCode
-from bot.backends.local import LocalDeskBackend
+from bot.backends.local import LocalDeskBackend, desk_number
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.operators.desk import DeskChanges
 from bot.storage.customers import CustomerPreferences
-from bot.storage.database import Database
 from bot.storage.deliveries import DeliveryStore
+from bot.storage.engines import database_for
 from bot.storage.ledger import Ledger
 from bot.workers.announcements import Announcements
 
@@ -23,7 +23,7 @@ DESK_STATUSES = [code.value for code in StatusCode if code is not StatusCode.UNK
 async def set_status(settings: Settings, number: str, status: str, note: str | None = None) -> int:
     """Changes a desk complaint's status (and note), and owes the customer the message; the
     running bot sends it within seconds."""
-    database = Database(settings.database_path)
+    database = database_for(settings)
     await database.open()
     try:
         preferences = CustomerPreferences(database)
@@ -57,7 +57,7 @@ async def set_status(settings: Settings, number: str, status: str, note: str | N
 
 async def show(settings: Settings, number: str | None) -> int:
     """Prints one desk complaint in full, or the latest twenty in a table."""
-    database = Database(settings.database_path)
+    database = database_for(settings)
     await database.open()
     try:
         if number is None:
@@ -66,7 +66,7 @@ async def show(settings: Settings, number: str | None) -> int:
             )
         else:
             rows = await database.fetch_all(
-                "SELECT * FROM desk_complaints WHERE number = ?", [number]
+                "SELECT * FROM desk_complaints WHERE number = ?", [desk_number(number)]
             )
     finally:
         await database.close()

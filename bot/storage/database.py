@@ -1,36 +1,31 @@
-"""This module contains the Database: one aiosqlite connection, WAL mode, versioned migrations.
+"""This module contains the storage port: Database, and the Statement its batches are made of.
 
-Writes that belong together run as one `batch`: one transaction, one trip to the database
-thread. A statement marked `required` is a guard (a compare-and-set, or a claim this process
-must still hold): when it matches no row, the whole batch is rolled back and `batch` returns
-None, so a change and the message it owes a customer are written together or not at all.
+Two engines implement it: SQLite (bot/storage/sqlite.py, the embedded default) and PostgreSQL
+(bot/storage/postgres.py, for several instances). SQL is written once, with `?` placeholders;
+where the engines differ, a store asks the engine (`greatest`, `skip_locked`, `serialize`).
+
+Writes that belong together run as one `batch`: one transaction. A statement marked `required`
+is a guard (a compare-and-set, or a claim this process must still hold): when it matches no
+row, the whole batch is rolled back and `batch` returns None, so a change and the message it
+owes a customer are written together or not at all.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
-import aiosqlite
 
-from bot.config import ConfigError
-from bot.storage.migrations import MIGRATIONS
+class Row(Protocol):
+    """A result row: by column name or position (sqlite3.Row and asyncpg.Record both are)."""
 
-logger = logging.getLogger(__name__)
+    def __getitem__(self, key: int | str, /) -> Any: ...
 
-# How long SQLite waits for another process (the CLI) holding the write lock.
-BUSY_TIMEOUT_MS = 5000
-# Extra attempts when the database stays busy longer than BUSY_TIMEOUT_MS.
-BUSY_RETRIES = 3
-
-Row = sqlite3.Row
-T = TypeVar("T")
+    def keys(self) -> Iterable[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,163 +37,72 @@ class Statement:
     required: bool = False
 
 
-class _GuardFailed(Exception):
+class GuardFailed(Exception):
     """A required statement of a batch matched nothing: roll the batch back."""
 
 
-class Database:
-    """The one SQLite file of the bot: ledger, desk and conversations.
+class Database(ABC):
+    """Where the bot keeps everything: ledger, deliveries, desk, conversations, preferences."""
 
-    One connection serves the whole process; `transaction()` serialises writers so statements of
-    two coroutines never interleave inside one transaction.
-    """
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._connection: aiosqlite.Connection | None = None
-        self._open_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Opens the file (creating its folder) and migrates it; safe to call more than once.
-
-        Raises ConfigError (one line naming DATABASE_PATH) when the file cannot be created,
-        opened, written or read as a database.
-        """
-        try:
-            await self._open()
-        except (OSError, sqlite3.Error) as err:
-            raise ConfigError(f"DATABASE_PATH: {self.path}: {explain(err)}") from None
-
-    async def _open(self) -> None:
-        async with self._open_lock:
-            if self._connection is not None:
-                return
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = await aiosqlite.connect(self.path, isolation_level=None)
-            try:
-                connection.row_factory = sqlite3.Row
-                await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                await connection.execute("PRAGMA journal_mode = WAL")
-                # NORMAL in WAL mode survives a crash of the process; only a power loss can cost
-                # the last transactions, and it saves an fsync per step of every conversation.
-                await connection.execute("PRAGMA synchronous = NORMAL")
-                await connection.execute("PRAGMA foreign_keys = ON")
-                self._connection = connection
-                await self._migrate()
-            except BaseException:
-                # The connection's thread keeps the process alive until it is closed.
-                self._connection = None
-                await connection.close()
-                raise
-
-    async def close(self) -> None:
-        """Closes the connection."""
-        async with self._open_lock:
-            if self._connection is not None:
-                await self._connection.close()
-                self._connection = None
+    # The SQL of the two-argument maximum (SQLite's MAX(a, b), PostgreSQL's GREATEST).
+    greatest: str
+    # What a claim's sub-select ends with, so concurrent claimers skip each other's rows.
+    skip_locked: str
+    # Whether several instances may work on this database at once (no state in memory only).
+    shared: bool
 
     @property
-    def connection(self) -> aiosqlite.Connection:
-        """The open connection; `open()` must have been awaited."""
-        if self._connection is None:
-            raise RuntimeError("Database.open() has not been awaited")
-        return self._connection
+    @abstractmethod
+    def description(self) -> str:
+        """Where the data is, for operators (never a secret)."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back on error."""
-        async with self._write_lock:
-            connection = self.connection
-            await _retry_busy(lambda: connection.execute("BEGIN IMMEDIATE"))
-            try:
-                yield connection
-            except BaseException:
-                await connection.execute("ROLLBACK")
-                raise
-            await _retry_busy(lambda: connection.execute("COMMIT"))
+    @abstractmethod
+    async def open(self) -> None:
+        """Connects and migrates; raises ConfigError (one line naming the setting) on failure."""
 
+    @abstractmethod
+    async def close(self) -> None:
+        """Closes what `open` opened."""
+
+    @abstractmethod
     async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> int:
-        """Runs one write statement, atomically and committed; returns the rows changed.
+        """Runs one write statement, committed; returns the rows changed."""
 
-        A single statement in autocommit mode is its own transaction, so this costs one trip
-        to the database thread instead of three (BEGIN, the statement, COMMIT). The lock keeps
-        it out of another coroutine's open transaction.
-        """
-        values = tuple(parameters)
-        async with self._write_lock:
-            cursor = await _retry_busy(lambda: self.connection.execute(sql, values))
-            return int(cursor.rowcount)
-
+    @abstractmethod
     async def write_returning(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-        """Runs one write statement with a RETURNING clause; its rows, in one trip."""
-        values = tuple(parameters)
-        async with self._write_lock:
-            rows = await _retry_busy(lambda: self.connection.execute_fetchall(sql, values))
-            return list(rows)
+        """Runs one write statement with a RETURNING clause, committed; its rows."""
 
+    @abstractmethod
     async def batch(self, *statements: Statement) -> list[list[Row]] | None:
-        """Runs the statements in one transaction, in one trip to the database thread.
+        """Runs the statements in one transaction; each one's rows, or None when a `required`
+        statement matched nothing (then nothing of the batch is written)."""
 
-        Returns each statement's rows (RETURNING), or None when a `required` statement matched
-        nothing (then nothing of the batch is written).
-        """
-        connection = self.connection
+    @abstractmethod
+    async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        """Every row of a query."""
 
-        def run() -> list[list[Row]] | None:
-            # Runs on the connection's own thread: aiosqlite queues every call there, and its
-            # `_execute` is how its public methods do it; a whole transaction in one call
-            # costs one thread hop instead of one per statement (the hot path of every step).
-            raw = connection._conn
-            raw.execute("BEGIN IMMEDIATE")
-            try:
-                results: list[list[Row]] = []
-                for statement in statements:
-                    rows = raw.execute(statement.sql, statement.parameters).fetchall()
-                    if statement.required and not rows:
-                        raise _GuardFailed
-                    results.append(rows)
-            except _GuardFailed:
-                raw.execute("ROLLBACK")
-                return None
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
-            return results
-
-        async with self._write_lock:
-            return await _retry_busy(lambda: connection._execute(run))  # type: ignore[no-untyped-call]
+    @abstractmethod
+    async def schema_version(self) -> int:
+        """The number of migrations applied."""
 
     async def fetch_one(self, sql: str, parameters: Iterable[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         rows = await self.fetch_all(sql, parameters)
         return rows[0] if rows else None
 
-    async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-        """Every row of a query (one trip to the database thread)."""
-        rows = await self.connection.execute_fetchall(sql, tuple(parameters))
-        return list(rows)
+    def serialize(self, key: str) -> list[Statement]:
+        """Statements that make concurrent transactions about `key` take turns (SQLite takes
+        turns anyway: one writer at a time)."""
+        return []
 
-    async def schema_version(self) -> int:
-        """The number of migrations applied."""
-        row = await self.fetch_one("PRAGMA user_version")
-        return int(row[0]) if row else 0
-
-    async def _migrate(self) -> None:
-        current = await self.schema_version()
-        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            logger.info("Migrating the database to schema version %d", version)
-            async with self.transaction() as connection:
-                for statement in _statements(script):
-                    await connection.execute(statement)
-                await connection.execute(f"PRAGMA user_version = {version}")
+    @asynccontextmanager
+    async def turn_of(self, key: str) -> AsyncIterator[None]:
+        """Holds `key` across instances for the block's duration (a customer's update)."""
+        yield
 
 
 def explain(err: OSError | sqlite3.Error) -> str:
-    """What went wrong, in a few words an operator can act on."""
+    """What went wrong opening a database file, in a few words an operator can act on."""
     if isinstance(err, OSError):
         where = f" ({err.filename})" if err.filename else ""
         return f"cannot be created: {err.strerror or err}{where}"
@@ -208,21 +112,3 @@ def explain(err: OSError | sqlite3.Error) -> str:
     if "unable to open" in text:
         return "cannot be opened (check that its folder exists and the bot may write there)"
     return f"cannot be used: {text}"
-
-
-def _statements(script: str) -> list[str]:
-    """Splits a migration script into statements (ours never put ';' inside a literal)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-async def _retry_busy(run: Callable[[], Awaitable[T]]) -> T:
-    """Runs a statement again when SQLite reports the database locked past its busy timeout."""
-    for attempt in range(BUSY_RETRIES):
-        try:
-            return await run()
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) and "busy" not in str(err):
-                raise
-            logger.warning("The database is busy; trying again (%d)", attempt + 1)
-            await asyncio.sleep(0.1 * (attempt + 1))
-    return await run()

@@ -124,9 +124,11 @@ class DeliveryStore:
             """
             INSERT INTO deliveries (user_id, chat_id, complaint_id, kind, message, state,
                 next_attempt_at, claimed_by, claimed_until, created_at, updated_at)
-            SELECT ?, ?, ?, ?, ?, 'pending', ?,
-                CASE WHEN earlier.n > 0 THEN '' ELSE ? END,
-                CASE WHEN earlier.n > 0 THEN 0 ELSE ? END, ?, ?
+            SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT),
+                CAST(? AS TEXT), 'pending', CAST(? AS DOUBLE PRECISION),
+                CASE WHEN earlier.n > 0 THEN '' ELSE CAST(? AS TEXT) END,
+                CASE WHEN earlier.n > 0 THEN 0 ELSE CAST(? AS DOUBLE PRECISION) END,
+                CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION)
             FROM (SELECT COUNT(*) AS n FROM deliveries
                   WHERE chat_id = ? AND state = 'pending') AS earlier
             RETURNING *
@@ -161,11 +163,16 @@ class DeliveryStore:
         `changes` matched nothing (then nothing was written). Without a holder (the desk CLI),
         the bot's delivery worker sends them.
         """
-        adds = [self.add(new, now=now, holder=holder, until=until, due_at=due_at) for new in owed]
-        results = await self._db.batch(*changes, *adds)
+        statements = list(changes)
+        inserts: list[int] = []
+        for new in owed:  # each chat's messages are written in turn, so their order holds
+            statements += self._db.serialize(f"chat:{new.chat_id}")
+            inserts.append(len(statements))
+            statements.append(self.add(new, now=now, holder=holder, until=until, due_at=due_at))
+        results = await self._db.batch(*statements)
         if results is None:
             return None
-        rows = [row for result in results[len(changes) :] for row in result]
+        rows = [row for index in inserts for row in results[index]]
         return [Delivery.from_row(row) for row in rows if holder and row["claimed_by"] == holder]
 
     async def claim_due(
@@ -173,16 +180,16 @@ class DeliveryStore:
     ) -> list[Delivery]:
         """Claims due messages, only the oldest pending one of each chat (their order holds)."""
         rows = await self._db.write_returning(
-            """
+            f"""
             UPDATE deliveries SET claimed_by = ?, claimed_until = ?
             WHERE id IN (
                 SELECT d.id FROM deliveries AS d
                 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.claimed_until < ?
                   AND NOT EXISTS (SELECT 1 FROM deliveries AS e WHERE e.chat_id = d.chat_id
                                   AND e.state = 'pending' AND e.id < d.id)
-                ORDER BY d.id LIMIT ?)
+                ORDER BY d.id LIMIT ?{self._db.skip_locked})
             RETURNING *
-            """,
+            """,  # noqa: S608 - the engine's own words, never input
             [holder, until, now, now, limit],
         )
         claimed = []
@@ -201,7 +208,8 @@ class DeliveryStore:
         the worker is woken when a message is done. A claimed one counts from its claim's end.
         """
         row = await self._db.fetch_one(
-            "SELECT MIN(MAX(d.next_attempt_at, d.claimed_until)) FROM deliveries AS d "
+            f"SELECT MIN({self._db.greatest}(d.next_attempt_at, d.claimed_until)) "  # noqa: S608
+            "FROM deliveries AS d "
             "WHERE d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
             "WHERE e.chat_id = d.chat_id AND e.state = 'pending' AND e.id < d.id)"
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.storage.database import explain
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrations import SQLITE_MIGRATIONS
 
 BUSY_TIMEOUT_SECONDS = 5.0
 
@@ -57,8 +57,8 @@ def inspect_database(path: Path) -> DatabaseReport:
     finally:
         connection.close()
     schema = f"schema version {version}"
-    if version < len(MIGRATIONS):
-        schema += f", migrated to {len(MIGRATIONS)} at the next start"
+    if version < len(SQLITE_MIGRATIONS):
+        schema += f", migrated to {len(SQLITE_MIGRATIONS)} at the next start"
     return DatabaseReport(
         True, f"{path} ({complaints} complaints in the ledger, {schema})", True, desk
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.storage.database import Database
+from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.driver import BotHarness, make_settings
 from tests.helpers.processes import BotProcess, until
 from tests.helpers.targets import InProcessTarget
@@ -49,7 +49,7 @@ async def test_a_number_without_such_a_button_is_said_not_sent(tmp_path: Path) -
 async def test_a_recording_replays_whatever_the_console_database_held(tmp_path: Path) -> None:
     """Recorded on a database where the console's customer already chose Czech and filed a
     complaint, and with a draft closed after a pause: the recording replays on a fresh bot."""
-    database = Database(tmp_path / "data" / "complaints.sqlite3")
+    database = SqliteDatabase(tmp_path / "data" / "complaints.sqlite3")
     await database.open()
     await database.execute(
         "INSERT INTO customers (user_id, language, notifications, updated_at) "
