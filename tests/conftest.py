@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
+from tests.helpers import driver
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
+from tests.helpers.postgres import INSTALL_HINT, PostgresServer, find_binaries
+
+NO_POSTGRES = f"PostgreSQL is not installed ({INSTALL_HINT} runs these)"
 
 StartBot = Callable[..., Coroutine[Any, Any, BotHarness]]
 
@@ -66,3 +70,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"no transcript tests/transcripts/{name}.yaml")
     config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
     items[:] = chosen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_engines: runs on SQLite and again on a real PostgreSQL server"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked both_engines run once per engine."""
+    if metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throw-away PostgreSQL server for the session (skips where none is installed)."""
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(binaries)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The engine the test's bots run on: SQLite, or (in a both_engines test's second turn) a
+    fresh database on the session's PostgreSQL server, which make_settings then names."""
+    name = str(getattr(request, "param", "sqlite"))
+    if name == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        driver.use_database_url(server.new_database())
+    try:
+        yield name
+    finally:
+        driver.use_database_url(None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line when the PostgreSQL tests could not run, and how to make them run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    count = sum(1 for report in skipped if NO_POSTGRES in str(report.longrepr))
+    if count:
+        terminalreporter.write_line(
+            f"{count} tests on PostgreSQL were skipped: it is not installed. "
+            f"`{INSTALL_HINT}` installs it; `make test` then runs them."
+        )

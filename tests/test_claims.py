@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.storage.ledger import LedgerState
 from bot.telegram_html import plain_text
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, FakeClock, make_settings
+
+pytestmark = pytest.mark.both_engines
 
 
 async def test_a_claim_of_a_process_that_stopped_answering_runs_out_and_is_taken_over(

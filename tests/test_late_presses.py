@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from bot.rate_limiter import RateLimiter
 from bot.telegram_html import plain_text
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness
+
+pytestmark = pytest.mark.both_engines
 
 
 def _apologies(bot: BotHarness, chat_id: int) -> list[str]:

@@ -17,6 +17,8 @@ from bot.telegram_html import plain_text
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
 
+pytestmark = pytest.mark.both_engines
+
 OPERATORS = -100555
 
 
@@ -78,7 +80,7 @@ async def test_starting_with_another_backend_while_complaints_wait_stops_with_on
 
 
 async def test_python_m_bot_says_it_in_one_line_and_exits_2(tmp_path: Path) -> None:
-    await _one_pending(tmp_path, "middleware")
+    bot = await _one_pending(tmp_path, "middleware")
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl",
@@ -86,6 +88,8 @@ async def test_python_m_bot_says_it_in_one_line_and_exits_2(tmp_path: Path) -> N
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "LOG_LEVEL": "ERROR",
     }
+    if bot.settings.database_url is not None:  # the PostgreSQL turn
+        env["DATABASE_URL"] = bot.settings.database_url.url.get_secret_value()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -95,7 +99,8 @@ async def test_python_m_bot_says_it_in_one_line_and_exits_2(tmp_path: Path) -> N
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, err = await process.communicate()
+    async with asyncio.timeout(30):
+        _, err = await process.communicate()
     assert process.returncode == 2, err.decode()
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Configuration error: COMPLAINT_BACKEND:")

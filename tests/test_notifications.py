@@ -19,6 +19,8 @@ from tests.helpers.backends import (
 )
 from tests.helpers.driver import BotHarness, make_settings
 
+pytestmark = pytest.mark.both_engines
+
 POLL = 60.0  # the local desk is polled every minute
 
 

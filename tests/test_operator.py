@@ -14,6 +14,8 @@ from tests.helpers.backends import ScriptedBackend
 from tests.helpers.bot_api import ApiCall
 from tests.helpers.driver import BotHarness
 
+pytestmark = pytest.mark.both_engines
+
 OPERATORS = -1009876543210
 
 Start = StartBot

@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers.driver import BotHarness, make_settings
 
+pytestmark = pytest.mark.both_engines
+
 OPERATORS = -1002003004005
 
 

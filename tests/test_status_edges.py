@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.backends.base import ComplaintStatus, Receipt, StatusCode
 from bot.cli.desk import set_status
 from bot.complaint import Customer, build_envelope
@@ -11,6 +13,8 @@ from bot.storage.ledger import NewComplaint
 from bot.telegram_html import plain_text
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness
+
+pytestmark = pytest.mark.both_engines
 
 POLL_ROUND = 31 * 60.0
 

@@ -11,6 +11,8 @@ from bot.telegram_html import plain_text
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness
 
+pytestmark = pytest.mark.both_engines
+
 OUTAGES: list[OutageKind] = ["502", "drop", "429"]
 
 

@@ -10,6 +10,8 @@ from bot.backends.base import ComplaintStatus, Receipt
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness
 
+pytestmark = pytest.mark.both_engines
+
 
 async def test_a_redelivered_step_is_dropped(bot: BotHarness) -> None:
     ada = bot.customer()

@@ -24,6 +24,8 @@ from tests.conversation.steps import (
 )
 from tests.helpers.driver import BotHarness, Customer
 
+pytestmark = pytest.mark.both_engines
+
 # -- cancel -----------------------------------------------------------------------------------
 
 

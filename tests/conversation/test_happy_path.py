@@ -4,6 +4,8 @@ import pytest
 
 from tests.helpers.driver import BotHarness
 
+pytestmark = pytest.mark.both_engines
+
 CATEGORIES = ["Product-related", "Delivery", "Payment", "Other"]
 
 

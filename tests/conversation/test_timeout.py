@@ -26,6 +26,8 @@ from tests.conversation.steps import (
 from tests.helpers.bot_api import ApiCall
 from tests.helpers.driver import BotHarness, Customer, Turn
 
+pytestmark = pytest.mark.both_engines
+
 MINUTE = 60
 
 

@@ -30,13 +30,26 @@ REPLY_METHODS = ("sendMessage", "editMessageText", "sendPhoto")
 START_TIME = 1_780_000_000.0
 
 
+# The PostgreSQL database of a both_engines test's second turn (None: SQLite).
+_database_url: str | None = None
+
+
+def use_database_url(url: str | None) -> None:
+    """Makes make_settings name this PostgreSQL database (tests/conftest.py's engine fixture)."""
+    global _database_url
+    _database_url = url
+
+
 def make_settings(database_path: Path, **overrides: Any) -> Settings:
-    """Settings for a test: no .env, no rate limiting, a test token, the given database."""
+    """Settings for a test: no .env, no rate limiting, a test token, the given database (or,
+    in a both_engines test's PostgreSQL turn, that test's PostgreSQL database)."""
     values: dict[str, Any] = {
         "telegram_bot_token": "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl",
         "database_path": database_path,
         "telegram_rate_limit_per_second": 0,
     }
+    if _database_url is not None:
+        values["database_url"] = _database_url
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -1,0 +1,155 @@
+"""A throw-away PostgreSQL server for the tests: a real one, started from the installed binaries.
+
+initdb and postgres refuse to run as root, so as root they run as the `postgres` user (Debian's
+package creates it). The server lives in a temporary folder, listens on a free port of
+127.0.0.1, trades durability for speed (fsync off), and is removed at the end of the session.
+Each test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+INSTALL_HINT = "sudo apt-get install postgresql"
+START_SECONDS = 30.0
+
+
+def find_binaries() -> Path | None:
+    """The folder with initdb and postgres, if PostgreSQL is installed."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    found = shutil.which("initdb")
+    if found:
+        candidates.append(str(Path(found).parent))
+    for folder in candidates:
+        if (Path(folder) / "initdb").exists() and (Path(folder) / "postgres").exists():
+            return Path(folder)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PostgresServer:
+    """One PostgreSQL server for the test session."""
+
+    def __init__(self, binaries: Path) -> None:
+        self.binaries = binaries
+        self.root = Path(tempfile.mkdtemp(prefix="complaints-pg-"))
+        self.port = _free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._names = itertools.count(1)
+        self._user = "postgres" if os.geteuid() == 0 else None
+
+    def _as_server_user(self, command: list[str]) -> list[str]:
+        return ["runuser", "-u", self._user, "--", *command] if self._user else command
+
+    def start(self) -> None:
+        """initdb, then the server; waits until it accepts connections."""
+        data, sockets = self.root / "data", self.root / "sockets"
+        sockets.mkdir()
+        if self._user is not None:
+            entry = pwd.getpwnam(self._user)
+            for path in (self.root, sockets):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        subprocess.run(
+            self._as_server_user(
+                [
+                    str(self.binaries / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        self._process = subprocess.Popen(
+            self._as_server_user(
+                [
+                    str(self.binaries / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(sockets),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=300",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "server.log").open("wb"),
+        )
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self._process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        log = (self.root / "server.log").read_text(errors="replace")
+        raise RuntimeError(f"PostgreSQL did not start:\n{log[-2000:]}")
+
+    def url(self, database: str = "postgres") -> str:
+        """The DATABASE_URL of a database on this server."""
+        return f"postgresql://postgres:test-password@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """Creates an empty database; returns its DATABASE_URL."""
+        name = f"test_{next(self._names)}"
+        subprocess.run(
+            [
+                str(self.binaries / "psql") if (self.binaries / "psql").exists() else "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-q",
+                "-c",
+                f"CREATE DATABASE {name}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stops the server and removes its folder."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
