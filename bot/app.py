@@ -96,6 +96,7 @@ def build_application(
     translator = Translator(settings.default_language)
     locks = CustomerLocks()
     updates = UpdateLog(database, clock)
+    preferences = CustomerPreferences(database)
     client = http_client or create_http_client(settings)
     backend = backend or create_backend(
         settings, database=database, http_client=client, clock=clock
@@ -105,7 +106,18 @@ def build_application(
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
-        .concurrent_updates(PerCustomerUpdateProcessor(locks, updates))
+        .concurrent_updates(
+            PerCustomerUpdateProcessor(
+                locks,
+                updates,
+                # Webhook instances on one database are each handed some of a customer's
+                # updates: they take turns there. (Polling: one instance handles them all.)
+                across_instances=(
+                    database.turn_of if database.shared and settings.bot_mode == "webhook" else None
+                ),
+                before=preferences.refresh if database.shared else None,
+            )
+        )
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -133,7 +145,6 @@ def build_application(
         if settings.operator_chat_id is not None
         else None
     )
-    preferences = CustomerPreferences(database)
     announcements = Announcements(translator, settings.complaint_categories, preferences, operator)
     deliveries = DeliveryStore(database)
     give_up_seconds = settings.submit_give_up_hours * 3600

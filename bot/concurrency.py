@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from telegram import Update
@@ -22,6 +22,8 @@ from telegram.ext import BaseUpdateProcessor
 from bot.storage.updates import UpdateLog
 
 logger = logging.getLogger(__name__)
+
+CustomerTurns = Callable[[str], AbstractAsyncContextManager[None]]
 
 # Updates processed at once across all customers (each customer has at most one of them).
 MAX_CONCURRENT_UPDATES = 1024
@@ -90,18 +92,25 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
     """Processes each customer's updates in order and once, and different customers
     concurrently, at most `max_concurrent_updates` at a time."""
 
-    __slots__ = ("_slots", "locks", "updates")
+    __slots__ = ("_across", "_before", "_slots", "locks", "updates")
 
     def __init__(
         self,
         locks: CustomerLocks,
         updates: UpdateLog,
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+        *,
+        across_instances: CustomerTurns | None = None,
+        before: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__(_UNLIMITED)
         self.locks = locks
         self.updates = updates
         self._slots = asyncio.Semaphore(max_concurrent_updates)
+        # Webhook instances sharing a database: the customer's turn is also taken there.
+        self._across = across_instances
+        # What to read afresh before a customer's update (their choices, on a shared database).
+        self._before = before
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Waits for the customer's turn, then for a slot, then processes the update once."""
@@ -110,7 +119,9 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
             async with self._slots:
                 await coroutine
             return
-        async with self.locks.hold(key):
+        async with self.locks.hold(key), self._turn_across_instances(key):
+            if self._before is not None:
+                await self._before(key)
             if await self.updates.processed(update.update_id):
                 logger.info(
                     "Update %s came again and was processed already; dropped", update.update_id
@@ -123,7 +134,10 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
                     await coroutine
                 finally:
                     if not self.updates.was_recorded(update.update_id):
-                        self.updates.record_soon(update.update_id)
+                        await self.updates.record_changeless(update.update_id)
+
+    def _turn_across_instances(self, key: int) -> AbstractAsyncContextManager[None]:
+        return self._across(f"customer:{key}") if self._across is not None else nullcontext()
 
     async def initialize(self) -> None:
         """Nothing to open."""

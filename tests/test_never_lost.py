@@ -132,8 +132,10 @@ async def test_stopped_between_ledger_write_and_backend_call_submits_once_after_
     ada = bot.customer()
     await ada.file_complaint()
     await bot.built.services.outbox.run_due()
-    for _ in range(20):  # let the attempt reach the backend
-        await asyncio.sleep(0)
+    for _ in range(300):  # let the attempt reach the backend
+        if backend.calls:
+            break
+        await asyncio.sleep(0.01)
     assert len(backend.calls) == 1  # the call is under way and never answers
     await bot.built.services.outbox.stop(grace_seconds=0)
     await bot.restart()

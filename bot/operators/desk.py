@@ -61,6 +61,7 @@ class DeskChanges:
             seen = ComplaintStatus(code=status, text=str(status), detail=new_note)
             if entry is None or entry.receipt is None or not changed(entry, seen):
                 return await self._owe(update, owed=())
+            await self._announce.refresh(entry)
             change = self._ledger.status_changed(entry, seen, now=self._clock())
             if await self._owe(update, change, owed=self._announce.status_changed(entry, seen)):
                 logger.info("Desk complaint %s is now %s", number, status)

@@ -23,15 +23,17 @@ class ConversationStore:
     """Reads and writes the `conversations` table; every write is committed at once.
 
     Writing each step through (rather than flushing on an interval as PTB's persistence does)
-    means a crash or restart never costs a customer the answer they just gave. Open
+    means a crash or restart never costs a customer the answer they just gave. On SQLite, open
     conversations are also kept in memory (a few hundred bytes each), so reading one costs no
-    trip to the database; this process is the only writer, and each customer's updates run in
-    order, so the copy cannot go stale.
+    trip to the database: one process handles the updates (the one that polls), and each
+    customer's updates run in order, so the copy cannot go stale. On a database several
+    instances share, another instance may have taken the last step: it is always read.
     """
 
     def __init__(self, database: Database) -> None:
         self._db = database
         self._open: dict[int, StoredConversation] = {}
+        self._remember = not database.shared
 
     async def load(self, user_id: int) -> StoredConversation | None:
         """The customer's conversation, if one is open."""
@@ -49,7 +51,7 @@ class ConversationStore:
                 row["user_id"], row["chat_id"], row["state"], row["draft"], row["updated_at"]
             )
         )
-        if stored is not None:
+        if stored is not None and self._remember:
             self._open[user_id] = stored
         return stored
 
@@ -72,7 +74,8 @@ class ConversationStore:
             (user_id, chat_id, state, draft_json, now),
         )
         await self._db.batch(upsert, *also)
-        self._open[user_id] = StoredConversation(user_id, chat_id, state, draft_json, now)
+        if self._remember:
+            self._open[user_id] = StoredConversation(user_id, chat_id, state, draft_json, now)
 
     async def delete(self, user_id: int) -> None:
         """Ends the customer's conversation."""

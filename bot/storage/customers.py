@@ -40,6 +40,21 @@ class CustomerPreferences:
         """The customer's choices (defaults when they made none)."""
         return self._cache.get(user_id, DEFAULT_PREFERENCES)
 
+    async def refresh(self, user_id: int) -> Preferences:
+        """The customer's choices as stored now (another instance may have changed them on a
+        shared database; on SQLite the copy in memory is the truth)."""
+        if not self._db.shared:
+            return self.get(user_id)
+        row = await self._db.fetch_one(
+            "SELECT language, notifications FROM customers WHERE user_id = ?", [user_id]
+        )
+        if row is None:
+            self._cache.pop(user_id, None)
+            return DEFAULT_PREFERENCES
+        preferences = Preferences(row["language"], bool(row["notifications"]))
+        self._cache[user_id] = preferences
+        return preferences
+
     async def set_language(self, user_id: int, language: str | None, *, now: float) -> None:
         """Stores the language the customer picked."""
         current = self.get(user_id)

@@ -48,8 +48,10 @@ class UpdateLog:
         """Whether the update was processed already (this is a redelivery)."""
         if update_id in self._recent:
             return True
-        if update_id > self._high_water:
-            return False  # newer than anything before this start, and not seen since
+        if update_id > self._high_water and not self._db.shared:
+            # Newer than anything before this start, and not seen since; on a shared database
+            # another instance may have processed it.
+            return False
         row = await self._db.fetch_one(
             "SELECT 1 FROM processed_updates WHERE update_id = ?", [update_id]
         )
@@ -71,9 +73,13 @@ class UpdateLog:
         """Whether this process recorded the update already."""
         return update_id in self._recent
 
-    def record_soon(self, update_id: int) -> None:
-        """Records an update that changed nothing, with others, within FLUSH_SECONDS."""
+    async def record_changeless(self, update_id: int) -> None:
+        """Records an update that changed nothing: with others within FLUSH_SECONDS, or at once
+        on a shared database (another instance may be handed the same update next)."""
         self._remember(update_id)
+        if self._db.shared:
+            await self._db.batch(self.statement(update_id))
+            return
         self._unsaved.append(update_id)
         if self._flush is None:
             self._flush = asyncio.create_task(self._flush_later(), name="update-log-flush")

@@ -32,6 +32,10 @@ class Announcements:
         self._preferences = preferences
         self._operator = operator
 
+    async def refresh(self, entry: LedgerEntry) -> None:
+        """Reads the customer's choices afresh (on a database several instances share)."""
+        await self._preferences.refresh(entry.user_id)
+
     def messages_for(self, entry: LedgerEntry) -> Messages:
         """The customer's catalogue for a complaint."""
         chosen = self._preferences.get(entry.user_id).language

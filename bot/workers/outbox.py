@@ -103,6 +103,7 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
         return await self._ledger.next_attempt_at(self._backend.name)
 
     async def _attempt(self, entry: LedgerEntry) -> None:
+        await self._announce.refresh(entry)
         submission = Submission(
             key=entry.key,
             envelope=entry.envelope,

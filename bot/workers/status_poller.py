@@ -106,6 +106,7 @@ class StatusPoller:
     async def record(self, entry: LedgerEntry, status: ComplaintStatus) -> bool:
         """Records a change seen in `entry` and tells the customer; False when another change
         was recorded since `entry` was read (whoever recorded it told the customer)."""
+        await self._announce.refresh(entry)
         change = self._ledger.status_changed(entry, status, now=self._clock())
         if not await self._delivery.owe(change, owed=self._announce.status_changed(entry, status)):
             logger.info("Complaint %s changed meanwhile; this round's view is dropped", entry.id)
