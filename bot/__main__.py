@@ -78,6 +78,14 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         if args.desk_command == "set-status":
             return asyncio.run(desk.set_status(settings, args.number, args.status, args.note))
         return asyncio.run(desk.show(settings, args.number))
+    if command == "migrate":
+        from bot.cli.migrate import migrate
+
+        return asyncio.run(migrate(settings))
+    if command == "migrate-to-postgres":
+        from bot.cli.migrate import migrate_to_postgres
+
+        return asyncio.run(migrate_to_postgres(settings, args.source))
     if command == "complaints":
         from bot.cli.complaints import list_complaints, move_pending
 
@@ -130,6 +138,18 @@ def _parser() -> argparse.ArgumentParser:
         "--record", type=Path, metavar="FILE.yaml", help="write the session as a transcript"
     )
     commands.add_parser("check", help="check settings, Telegram, the backend and the database")
+    commands.add_parser("migrate", help="bring the database to the current schema")
+    to_postgres = commands.add_parser(
+        "migrate-to-postgres",
+        help="copy an SQLite database into the empty PostgreSQL database of DATABASE_URL",
+    )
+    to_postgres.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE.sqlite3",
+        help="the SQLite database to copy (default: DATABASE_PATH)",
+    )
     complaints = commands.add_parser("complaints", help="list complaints for operators")
     for state, what in COMPLAINT_LISTS.items():
         complaints.add_argument(f"--{state}", action="store_true", help=f"list {what}")

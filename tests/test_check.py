@@ -13,9 +13,12 @@ import respx
 
 from bot.__main__ import main
 from bot.cli.check import check
+from bot.config import load_settings
+from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.bot_api import BOT_USERNAME, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
+from tests.helpers.postgres import PostgresServer
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"
 MW = "https://middleware.example.com"
@@ -282,3 +285,30 @@ def test_the_command_line_runs_the_checks(
     assert lines[1].startswith("FAIL telegram: TELEGRAM_BOT_TOKEN is not set")
     assert lines[2].startswith("ok   database: ")
     assert lines[3].startswith("ok   backend: local")
+
+
+async def test_a_postgresql_database_is_reported_with_its_schema(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    url = postgres_server.new_database()
+    code, lines = await run_check(tmp_path, database_url=url)
+    assert code == 0
+    assert lines[2].startswith("ok   database: PostgreSQL 127.0.0.1:")
+    assert "is empty; the bot creates its tables at its first start" in lines[2]
+    database = PostgresDatabase(load_settings(database_url=url).database_url)  # type: ignore[arg-type]
+    await database.open()
+    await database.close()
+    code, lines = await run_check(tmp_path, database_url=url)
+    assert lines[2].endswith("(0 complaints in the ledger, schema version 3)")
+    assert "test-password" not in "\n".join(lines)
+
+
+async def test_an_unreachable_postgresql_is_one_failed_line(tmp_path: Path) -> None:
+    code, lines = await run_check(
+        tmp_path, database_url="postgresql://bot:secret-pw@127.0.0.1:9/complaints"
+    )
+    assert code == 1
+    assert lines[2].startswith(
+        "FAIL database: PostgreSQL 127.0.0.1:9/complaints: cannot be reached"
+    )
+    assert "secret-pw" not in "\n".join(lines)

@@ -19,7 +19,7 @@ from bot.backends.factory import create_backend, create_http_client
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import Redactor, configure_logging, quiet_library_tracebacks
 from bot.storage.engines import database_for
-from bot.storage.inspection import DatabaseReport, inspect_database
+from bot.storage.inspection import DatabaseReport, inspect_database, inspect_postgres
 from bot.telegram_errors import not_a_bot_api
 
 NOT_A_BOT_API = "did not answer as a Telegram Bot API server: check TELEGRAM_API_BASE_URL"
@@ -85,7 +85,12 @@ async def run_checks(
         ),
         await check_telegram(settings, request),
     ]
-    report = await asyncio.to_thread(inspect_database, settings.database_path)
+    url = settings.database_url
+    if url is not None and url.engine == "postgresql":
+        report = await inspect_postgres(url)
+    else:
+        path = url.path if url is not None else settings.database_path
+        report = await asyncio.to_thread(inspect_database, path)
     results.append(CheckResult("database", report.ok, report.detail))
     client = http_client or create_http_client(settings)
     try:

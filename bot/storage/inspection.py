@@ -1,4 +1,4 @@
-"""This module contains inspect_database: what `check` learns of the database, changing nothing.
+"""This module contains what `check` learns of the database (either engine), changing nothing.
 
 It never creates the file or its folder and never migrates: it says whether the bot will be
 able to, and whether it can write an existing database (a write lock is taken and given back).
@@ -11,8 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import DatabaseUrl
 from bot.storage.database import explain
-from bot.storage.migrations import SQLITE_MIGRATIONS
+from bot.storage.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 
 BUSY_TIMEOUT_SECONDS = 5.0
 
@@ -61,6 +62,39 @@ def inspect_database(path: Path) -> DatabaseReport:
         schema += f", migrated to {len(SQLITE_MIGRATIONS)} at the next start"
     return DatabaseReport(
         True, f"{path} ({complaints} complaints in the ledger, {schema})", True, desk
+    )
+
+
+async def inspect_postgres(url: DatabaseUrl) -> DatabaseReport:
+    """Connects to DATABASE_URL and reads its schema version and ledger, changing nothing."""
+    import asyncpg
+
+    from bot.storage.postgres import CONNECT_TIMEOUT_SECONDS, describe_failure
+
+    where = f"PostgreSQL {url.host}"
+    try:
+        connection = await asyncpg.connect(
+            url.url.get_secret_value(), timeout=CONNECT_TIMEOUT_SECONDS
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+        return DatabaseReport(False, f"{where}: {describe_failure(err)}")
+    try:
+        if not await connection.fetchval("SELECT to_regclass('schema_version') IS NOT NULL"):
+            return DatabaseReport(
+                True, f"{where} is empty; the bot creates its tables at its first start"
+            )
+        version = int(await connection.fetchval("SELECT MAX(version) FROM schema_version"))
+        complaints = int(await connection.fetchval("SELECT COUNT(*) FROM complaints"))
+        desk = int(await connection.fetchval("SELECT COUNT(*) FROM desk_complaints"))
+    except asyncpg.PostgresError as err:
+        return DatabaseReport(False, f"{where}: {describe_failure(err)}")
+    finally:
+        await connection.close()
+    schema = f"schema version {version}"
+    if version < len(POSTGRES_MIGRATIONS):
+        schema += f", migrated to {len(POSTGRES_MIGRATIONS)} at the next start"
+    return DatabaseReport(
+        True, f"{where} ({complaints} complaints in the ledger, {schema})", True, desk
     )
 
 

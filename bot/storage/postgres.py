@@ -79,7 +79,9 @@ class PostgresDatabase(Database):
             await self._migrate()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
             await self.close()
-            raise ConfigError(f"DATABASE_URL: {self.description}: {_explain(err)}") from None
+            raise ConfigError(
+                f"DATABASE_URL: {self.description}: {describe_failure(err)}"
+            ) from None
 
     async def close(self) -> None:
         """Closes the pools."""
@@ -186,7 +188,7 @@ class PostgresDatabase(Database):
                 await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
 
 
-def _explain(err: BaseException) -> str:
+def describe_failure(err: BaseException) -> str:
     """Why the database cannot be used, in a few words (never the URL's password)."""
     if isinstance(err, asyncpg.InvalidPasswordError):
         return "the server refused the user name or password"
@@ -194,10 +196,8 @@ def _explain(err: BaseException) -> str:
         return "the database does not exist (create it first)"
     if isinstance(err, asyncpg.InsufficientPrivilegeError):
         return "the user may not create the bot's tables there"
-    if isinstance(err, OSError | TimeoutError):
-        return (
-            f"cannot be reached ({type(err).__name__}: {err.strerror or err})"
-            if isinstance(err, OSError)
-            else "cannot be reached (timed out)"
-        )
+    if isinstance(err, TimeoutError):
+        return "cannot be reached (timed out)"
+    if isinstance(err, OSError):
+        return f"cannot be reached ({type(err).__name__}: {err.strerror or err})"
     return f"cannot be used ({type(err).__name__})"

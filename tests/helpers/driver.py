@@ -129,6 +129,7 @@ class BotHarness:
         http_client: httpx.AsyncClient | None = None,
         clock: FakeClock | None = None,
         telegram: LoopbackTelegram | None = None,
+        first_update_id: int = 1,
     ) -> None:
         self.settings = settings
         self.clock = clock or FakeClock()
@@ -137,7 +138,8 @@ class BotHarness:
         self.http_client = http_client or offline_http_client()
         self.errors: list[BaseException] = []
         self._built: BuiltBot | None = None
-        self._update_ids = itertools.count(1)
+        # Telegram's update ids only grow; a bot that continues another's database continues them.
+        self._update_ids = itertools.count(first_update_id)
         self._user_ids = itertools.count(100_001)
 
     @property
