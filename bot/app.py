@@ -165,6 +165,7 @@ def build_application(
             give_up_seconds=give_up_seconds,
         ),
         on_given_up=tell_operators,
+        claim_seconds=settings.claim_seconds,
     )
     ledger = Ledger(database)
     leases = Leases(database)
@@ -180,6 +181,7 @@ def build_application(
         ),
         clock=clock,
         max_in_flight=settings.submit_max_in_flight,
+        claim_seconds=settings.claim_seconds,
     )
     services = Services(
         settings=settings,

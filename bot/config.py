@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/complaints.sqlite3")
     database_url: Annotated[DatabaseUrl | None, NoDecode] = None
     database_pool_size: int = Field(default=10, ge=2, le=200)
+    claim_seconds: float = Field(default=60, ge=3, le=3600)
     complaint_categories: Mapping_ = Field(
         default_factory=lambda: parse_mapping(DEFAULT_CATEGORIES)
     )

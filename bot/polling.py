@@ -20,7 +20,7 @@ from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.app import BuiltBot
 from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
-from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
+from bot.workers.claims import POLLING_LEASE_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,11 @@ async def _poll_while_leading(
     contention = Contention()
     errors = PollingErrors(contention)
     standby_said = False
+    lease_seconds = min(POLLING_LEASE_SECONDS, built.services.settings.claim_seconds)
+    renew_seconds = lease_seconds / 3
     while not stop.is_set():
         now = clock()
-        leading = await leases.acquire(POLLING_LEASE, holder, now=now, until=now + CLAIM_SECONDS)
+        leading = await leases.acquire(POLLING_LEASE, holder, now=now, until=now + lease_seconds)
         if updater.running and (contention.must_yield or not leading):
             await stop_updater(updater)
             if leading:
@@ -187,18 +189,19 @@ async def _poll_while_leading(
             )
             standby_said = True
         contention.settle()
-        await _wait_for(stop, contention.changed, _pause(leading, updater.running, contention))
+        pause = _pause(leading, updater.running, contention, renew_seconds)
+        await _wait_for(stop, contention.changed, pause)
         contention.changed.clear()
 
 
-def _pause(leading: bool, polling: bool, contention: Contention) -> float:
+def _pause(leading: bool, polling: bool, contention: Contention, renew_seconds: float) -> float:
     """How long the loop rests: the lease is renewed well before it runs out, a standing-by
     instance looks often, and a newcomer's first seconds are watched for a 409."""
     if not leading:
         return STANDBY_CHECK_SECONDS
     if not polling:
-        return min(RENEW_SECONDS, contention.seconds_until_retry())
-    return min(RENEW_SECONDS, NEWCOMER_SECONDS)
+        return min(renew_seconds, contention.seconds_until_retry())
+    return min(renew_seconds, NEWCOMER_SECONDS)
 
 
 async def _wait_for(stop: asyncio.Event, changed: asyncio.Event, seconds: float) -> None:

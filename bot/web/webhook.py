@@ -135,7 +135,8 @@ class _Health(tornado.web.RequestHandler):
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     """Tornado's access log, quieter: DEBUG, or WARNING for a 5xx (refusals log themselves)."""
     status = handler.get_status()
-    level = logging.DEBUG if status < 500 else logging.WARNING
+    starting = handler.request.path == HEALTH_PATH  # 503 while starting or stopping: expected
+    level = logging.DEBUG if status < 500 or starting else logging.WARNING
     request = handler.request
     logger.log(
         level,

@@ -11,8 +11,10 @@ import os
 import secrets
 import socket
 
+# The default of CLAIM_SECONDS; a claim is renewed every third of it while the work runs.
 CLAIM_SECONDS = 60.0
-RENEW_SECONDS = CLAIM_SECONDS / 3
+# Polling Telegram is handed over sooner: a dead poller's customers would wait meanwhile.
+POLLING_LEASE_SECONDS = 15.0
 
 
 def instance_name() -> str:

@@ -31,6 +31,7 @@ from bot.storage.deliveries import (
     OutgoingMessage,
 )
 from bot.workers.backoff import RetryPolicy
+from bot.workers.claims import CLAIM_SECONDS
 from bot.workers.loop import ClaimingWorker
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         policy: RetryPolicy = DELIVERY_RETRY,
         rng: random.Random | None = None,
         on_given_up: GivenUp | None = None,
+        claim_seconds: float = CLAIM_SECONDS,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -67,6 +69,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             max_in_flight=MAX_IN_FLIGHT,
             idle_poll_seconds=IDLE_POLL_SECONDS,
             name="delivery",
+            claim_seconds=claim_seconds,
         )
         self._store = store
         self._bot = bot

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Generic, Protocol, TypeVar
 
-from bot.workers.claims import CLAIM_SECONDS, RENEW_SECONDS
+from bot.workers.claims import CLAIM_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,15 @@ class ClaimingWorker(ABC, Generic[Work]):
         max_in_flight: int,
         idle_poll_seconds: float,
         name: str,
+        claim_seconds: float = CLAIM_SECONDS,
     ) -> None:
         self._clock = clock
+        self._claim_seconds = claim_seconds
+        self._renew_seconds = claim_seconds / 3
         self.holder = holder
         self._max_in_flight = max_in_flight
-        self._idle_poll = idle_poll_seconds
+        # Work another instance claimed and then dropped (it died) is looked for this often.
+        self._idle_poll = min(idle_poll_seconds, claim_seconds)
         self._name = name
         self._wake = asyncio.Event()
         # Work holding a slot, and every task (a task may go on after freeing its slot).
@@ -78,7 +82,7 @@ class ClaimingWorker(ABC, Generic[Work]):
     @property
     def claim_until(self) -> float:
         """The end of a claim made now."""
-        return self._clock() + CLAIM_SECONDS
+        return self._clock() + self._claim_seconds
 
     @property
     def in_flight(self) -> int:
@@ -120,7 +124,7 @@ class ClaimingWorker(ABC, Generic[Work]):
             if room <= 0:
                 return 0
             now = self._clock()
-            claimed = await self._claim(room, now=now, until=now + CLAIM_SECONDS)
+            claimed = await self._claim(room, now=now, until=now + self._claim_seconds)
             for work in claimed:
                 self._busy.add(work.id)
                 task = asyncio.create_task(self._work(work), name=f"{self._name}-{work.id}")
@@ -163,12 +167,12 @@ class ClaimingWorker(ABC, Generic[Work]):
 
     async def _renew(self) -> None:
         now = self._clock()
-        if self._busy and now - self._renewed_at >= RENEW_SECONDS:
+        if self._busy and now - self._renewed_at >= self._renew_seconds:
             self._renewed_at = now
-            await self._renew_claims(now + CLAIM_SECONDS)
+            await self._renew_claims(now + self._claim_seconds)
 
     async def _seconds_until_next(self) -> float:
-        wait = self._idle_poll if not self._busy else min(self._idle_poll, RENEW_SECONDS)
+        wait = self._idle_poll if not self._busy else min(self._idle_poll, self._renew_seconds)
         if len(self._busy) >= self._max_in_flight:
             return wait  # woken when a slot frees
         # Work under way counts from its claim's end, so the loop does not spin on it.

@@ -29,6 +29,7 @@ from bot.storage.deliveries import NewDelivery
 from bot.storage.ledger import Ledger, LedgerEntry, LedgerState
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
+from bot.workers.claims import CLAIM_SECONDS
 from bot.workers.delivery import DeliveryWorker
 from bot.workers.loop import ClaimingWorker
 
@@ -67,6 +68,7 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
         clock: Callable[[], float],
         max_in_flight: int = 8,
         rng: random.Random | None = None,
+        claim_seconds: float = CLAIM_SECONDS,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -74,6 +76,7 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
             max_in_flight=max_in_flight,
             idle_poll_seconds=IDLE_POLL_SECONDS,
             name="outbox",
+            claim_seconds=claim_seconds,
         )
         self._ledger = ledger
         self._backend = backend
