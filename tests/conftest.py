@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from bench.postgres import INSTALL_HINT, PostgresServer, find_binaries
 from bot.config import Settings
 from tests.helpers import driver
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
-from tests.helpers.postgres import INSTALL_HINT, PostgresServer, find_binaries
 
 NO_POSTGRES = f"PostgreSQL is not installed ({INSTALL_HINT} runs these)"
 

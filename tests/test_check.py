@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from bench.postgres import PostgresServer
 from bot.__main__ import main
 from bot.cli.check import check
 from bot.config import load_settings
@@ -18,7 +19,6 @@ from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.bot_api import BOT_USERNAME, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
-from tests.helpers.postgres import PostgresServer
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"
 MW = "https://middleware.example.com"

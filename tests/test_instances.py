@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from bench.backend import LoopbackBackend
+from bench.postgres import PostgresServer
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram
 from bot.telegram_html import plain_text
 from bot.web.webhook import SECRET_HEADER
-from tests.helpers.postgres import PostgresServer
 from tests.helpers.processes import BotProcess, until
 
 SECRET = "s" * 40

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.postgres import PostgresServer
 from bot.cli.migrate import migrate, migrate_to_postgres
 from bot.storage.ledger import LedgerState
 from bot.telegram_html import plain_text
 from tests.helpers.driver import BotHarness, make_settings
-from tests.helpers.postgres import PostgresServer
 
 
 async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(

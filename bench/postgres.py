@@ -1,4 +1,4 @@
-"""A throw-away PostgreSQL server for the tests: a real one, started from the installed binaries.
+"""A throw-away PostgreSQL server for the tests and the benchmark, started from the binaries.
 
 initdb and postgres refuse to run as root, so as root they run as the `postgres` user (Debian's
 package creates it). The server lives in a temporary folder, listens on a free port of
