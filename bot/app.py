@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-from telegram import BotCommand, Update
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     ContextTypes,
 )
 from telegram.request import BaseRequest
@@ -27,10 +25,10 @@ from bot.backends.local import LocalDeskBackend
 from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
 from bot.config import ConfigError, Settings
 from bot.conversation.commands import CustomerCommands
-from bot.conversation.flow import ComplaintFlow, chat_id_of
+from bot.conversation.flow import ComplaintFlow
 from bot.conversation.handlers import MENU_COMMANDS, register_handlers
 from bot.conversation.preferences import PreferenceCommands
-from bot.conversation.presses import answer_press
+from bot.errors import error_handler
 from bot.i18n import Translator
 from bot.operators.chat import OperatorChat
 from bot.operators.desk import DeskChanges
@@ -229,7 +227,7 @@ def build_application(
     register_handlers(
         application, commands, flow, PreferenceCommands(services, flow), operator_desk
     )
-    application.add_error_handler(_error_handler(services, operator))
+    application.add_error_handler(error_handler(services, operator))
 
     async def poll_statuses(context: ContextTypes.DEFAULT_TYPE) -> None:
         await poller.poll()
@@ -302,62 +300,3 @@ async def _set_menu(app: BotApplication, translator: Translator) -> None:
             await app.bot.set_my_commands(commands, language_code=code)
         except TelegramError as err:
             logger.warning("Could not register the command menu (%s): %s", language, err)
-
-
-def _error_handler(
-    services: Services, operator: OperatorChat | None = None
-) -> Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
-    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Logs the failure with the update's ids (not its contents), apologises, reports it.
-
-        A customer who blocked the bot (Forbidden) is no error: one INFO line, and the update
-        goes no further (ApplicationHandlerStop keeps it from later error handlers too).
-        """
-        if not isinstance(update, Update):
-            logger.error("Error outside an update", exc_info=context.error)
-            if operator is not None and not isinstance(context.error, NetworkError):
-                await operator.error(context.error, update_id=None, user_id=None)
-            return
-        user = update.effective_user
-        if isinstance(context.error, Forbidden):
-            logger.info(
-                "User %s has blocked the bot; update %s dropped (%s)",
-                user.id if user else None,
-                update.update_id,
-                context.error.message,
-            )
-            raise ApplicationHandlerStop
-        logger.error(
-            "Error handling update %s of user %s",
-            update.update_id,
-            user.id if user else None,
-            exc_info=context.error,
-        )
-        if update.effective_chat is not None and update.effective_chat.type == "private":
-            await _apologise(update, context, services)
-        if operator is not None:
-            await operator.error(
-                context.error, update_id=update.update_id, user_id=user.id if user else None
-            )
-
-    return on_error
-
-
-async def _apologise(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services
-) -> None:
-    """Tells the customer something went wrong (and stops the button's spinner)."""
-    user = update.effective_user
-    if update.callback_query is not None:
-        try:
-            await answer_press(update.callback_query)
-        except TelegramError as err:
-            logger.debug(
-                "Could not answer the button press of update %s: %s", update.update_id, err
-            )
-    try:
-        await context.bot.send_message(chat_id_of(update), services.messages(user)("error.apology"))
-    except Forbidden:
-        logger.info("User %s has blocked the bot; no apology sent", user.id if user else None)
-    except TelegramError as err:
-        logger.warning("Could not apologise to user %s: %s", user.id if user else None, err)

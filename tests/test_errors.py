@@ -50,7 +50,7 @@ async def test_a_customer_who_blocked_the_bot_is_logged_once_and_nothing_raises(
 
     assert bot.errors == []
     logged = records_at_info_or_above(caplog)
-    assert [(r.levelno, r.name) for r in logged] == [(logging.INFO, "bot.app")]
+    assert [(r.levelno, r.name) for r in logged] == [(logging.INFO, "bot.errors")]
     assert "blocked the bot" in logged[0].getMessage()
     assert str(ada.id) in logged[0].getMessage()
     # No apology into a chat that is closed to us, and no error report for the operators.
