@@ -9,11 +9,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.phases import DRAIN_SECONDS, Load, run_load, run_memory
+from bench.phases import DRAIN_SECONDS, Load, run_load, run_memory, start_postgres
+from bench.postgres import INSTALL_HINT, PostgresServer, find_binaries
 from bench.process import BOTS, ROOT
 from bench.report import machine, render, write_json
 
@@ -32,6 +34,14 @@ def _bots(text: str) -> list[str]:
     return bots
 
 
+def default_bots() -> tuple[list[str], str | None]:
+    """Every bot, but pg2 only when PostgreSQL is installed; and why pg2 was left out."""
+    if find_binaries() is None:
+        reason = f"pg2 skipped: PostgreSQL is not installed ({INSTALL_HINT})"
+        return [bot for bot in BOTS if bot != "pg2"], reason
+    return list(BOTS), None
+
+
 def _pair(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
@@ -47,7 +57,15 @@ def parser() -> argparse.ArgumentParser:
         "over a loopback Bot API and a loopback complaints backend.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--bots", type=_bots, default=list(BOTS), help="which bots, comma-separated")
+    p.add_argument(
+        "--bots",
+        type=_bots,
+        default=argparse.SUPPRESS,  # the default depends on PostgreSQL: see default_bots()
+        help="which bots, comma-separated: ours (`python -m bot`, polling, SQLite), pg2 (two "
+        "`python -m bot` in webhook mode on one PostgreSQL database, updates posted to them in "
+        "turn; needs PostgreSQL installed), baseline (bench/baseline.py); "
+        f"default: {','.join(BOTS)}, without pg2 when PostgreSQL is not installed",
+    )
     g = p.add_argument_group("throughput (no added latency)")
     g.add_argument(
         "--customers", type=_numbers, default=[1, 10, 100, 1000], help="concurrent customers"
@@ -88,7 +106,10 @@ def parser() -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("memory")
     g.add_argument(
-        "--memory-conversations", type=int, default=10_000, help="drafts left open; 0 skips"
+        "--memory-conversations",
+        type=int,
+        default=10_000,
+        help="drafts left open; 0 skips (pg2 is never measured here)",
     )
     g.add_argument(
         "--memory-cap", type=float, default=150.0, help="hard stop of the memory phase, in s"
@@ -147,8 +168,16 @@ class Progress:
         print(f"[{time.perf_counter() - self.started:5.0f} s] {text}", file=sys.stderr, flush=True)
 
 
-async def run(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict[str, Any]:
-    """Every phase, ours and the baseline one after the other; the results as JSON data."""
+async def run(
+    args: argparse.Namespace,
+    workdir: Path,
+    progress: Progress,
+    postgres: PostgresServer | None = None,
+) -> dict[str, Any]:
+    """Every phase, the bots one after the other; the results as JSON data.
+
+    pg2 gets a fresh database on `postgres` in each phase.
+    """
     extra_env = dict(args.bot_env)
     throughput, latency = loads(args)
     result: dict[str, Any] = {"throughput": [], "latency": [], "memory": []}
@@ -156,7 +185,9 @@ async def run(args: argparse.Namespace, workdir: Path, progress: Progress) -> di
         for load in phase_loads:
             for bot in args.bots:
                 progress(f"{bot}: {load.label} …")
-                phase = await run_load(bot, load, workdir / f"{load.label}-{bot}", extra_env)
+                phase = await run_load(
+                    bot, load, workdir / f"{load.label}-{bot}", extra_env, postgres=postgres
+                )
                 progress(
                     f"{bot}: {load.label}: {phase.conversations_per_second:.1f} complaints/s, "
                     f"{phase.updates_per_second:.0f} updates/s, {phase.completed} completed, "
@@ -165,6 +196,9 @@ async def run(args: argparse.Namespace, workdir: Path, progress: Progress) -> di
                 result[kind].append(phase.as_json())
     if args.memory_conversations > 0:
         for bot in args.bots:
+            if bot == "pg2":
+                progress("pg2: no memory phase (it measures ours and the baseline only)")
+                continue
             progress(f"{bot}: opening {args.memory_conversations:,} conversations …")
             memory = await run_memory(
                 bot,
@@ -180,14 +214,26 @@ async def run(args: argparse.Namespace, workdir: Path, progress: Progress) -> di
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark, prints the table, writes the JSON."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     progress = Progress()
+    if "bots" not in args:
+        args.bots, skipped = default_bots()
+        if skipped:
+            progress(skipped)
+    elif "pg2" in args.bots and find_binaries() is None:
+        p.error(f"pg2 needs PostgreSQL, which is not installed ({INSTALL_HINT})")
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     keep = tempfile.mkdtemp(prefix="bench-") if args.keep_workdir else None
-    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch, ExitStack() as stack:
         workdir = Path(keep or scratch)
-        results = asyncio.run(run(args, workdir, progress))
+        postgres = None
+        if "pg2" in args.bots:
+            progress("starting a PostgreSQL server for pg2 …")
+            postgres = start_postgres()
+            stack.callback(postgres.stop)
+        results = asyncio.run(run(args, workdir, progress, postgres))
     data = {
         "command": command.strip(),
         "started": started,

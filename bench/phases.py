@@ -6,13 +6,15 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.backend import LoopbackBackend
-from bench.process import BotProcess
+from bench.instances import WebhookInstances, WebhookTelegram, instance_ports, new_secret
+from bench.postgres import INSTALL_HINT, PostgresServer, find_binaries
+from bench.process import BotProcess, BotProcessError, BotUnderTest
 from bench.simulator import BenchTelegram, Customer, Samples, StepTimeout, Tally, clock
 from bot.loopback.server import LoopbackBotApiServer
 
@@ -86,6 +88,8 @@ class PhaseResult:
     by_step: dict[str, Percentiles]
     calls: dict[str, int]
     backend_requests: int
+    # CPU of the PostgreSQL server (all its processes) in the phase; None without one.
+    database_cpu: float | None = None
 
     @property
     def conversations_per_second(self) -> float:
@@ -100,6 +104,12 @@ class PhaseResult:
         return self.bot_cpu / self.updates_answered if self.updates_answered else None
 
     @property
+    def database_cpu_per_update(self) -> float | None:
+        if self.database_cpu is None or not self.updates_answered:
+            return None
+        return self.database_cpu / self.updates_answered
+
+    @property
     def calls_per_complaint(self) -> float | None:
         return sum(self.calls.values()) / self.completed if self.completed else None
 
@@ -109,6 +119,7 @@ class PhaseResult:
             "conversations_per_second": self.conversations_per_second,
             "updates_per_second": self.updates_per_second,
             "cpu_seconds_per_update": self.cpu_per_update,
+            "database_cpu_seconds_per_update": self.database_cpu_per_update,
             "calls_per_complaint": self.calls_per_complaint,
         }
         return data
@@ -137,11 +148,31 @@ class MemoryResult:
 
 @dataclass
 class Running:
-    """A bot process with its loopback Telegram and backend."""
+    """A bot process (or pg2's instances) with its loopback Telegram and backend."""
 
     telegram: BenchTelegram
     backend: LoopbackBackend
-    process: BotProcess
+    process: BotUnderTest
+    database: PostgresServer | None = None
+
+    def check_alive(self) -> None:
+        """Raises BotProcessError if the bot has exited or could not be reached."""
+        self.process.check_alive()
+        self.telegram.check()
+
+
+def start_postgres() -> PostgresServer:
+    """A throw-away PostgreSQL server, started (for pg2)."""
+    binaries = find_binaries()
+    if binaries is None:
+        raise BotProcessError(f"pg2 needs PostgreSQL, which is not installed ({INSTALL_HINT})")
+    server = PostgresServer(binaries)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 @asynccontextmanager
@@ -152,8 +183,16 @@ async def running_bot(
     api_latency: float = 0.0,
     backend_latency: float = 0.0,
     extra_env: Mapping[str, str] | None = None,
+    postgres: PostgresServer | None = None,
 ) -> AsyncIterator[Running]:
-    """Starts the loopback servers and the bot; stops all three afterwards."""
+    """Starts the loopback servers and the bot; stops them all afterwards.
+
+    pg2 gets a fresh database on `postgres` (a server of its own when None, for this phase).
+    """
+    if bot == "pg2":
+        async with _pg2(workdir, api_latency, backend_latency, extra_env, postgres) as running:
+            yield running
+        return
     telegram = BenchTelegram()
     server = LoopbackBotApiServer(telegram, latency_seconds=api_latency)
     backend = LoopbackBackend(backend_latency)
@@ -175,6 +214,46 @@ async def running_bot(
         await server.stop()
 
 
+@asynccontextmanager
+async def _pg2(
+    workdir: Path,
+    api_latency: float,
+    backend_latency: float,
+    extra_env: Mapping[str, str] | None,
+    postgres: PostgresServer | None,
+) -> AsyncIterator[Running]:
+    """Two webhook instances on a fresh database, the updates posted to them in turn."""
+    async with AsyncExitStack() as stack:
+        database = postgres
+        if database is None:
+            database = start_postgres()
+            stack.callback(database.stop)
+        url = database.new_database()
+        if postgres is not None:
+            stack.callback(database.drop_database, url)
+        ports = instance_ports()
+        telegram = WebhookTelegram(ports, new_secret())
+        stack.push_async_callback(telegram.aclose)
+        server = LoopbackBotApiServer(telegram, latency_seconds=api_latency)
+        await server.start()
+        stack.push_async_callback(server.stop)
+        backend = LoopbackBackend(backend_latency)
+        await backend.start()
+        stack.push_async_callback(backend.stop)
+        instances = WebhookInstances(
+            workdir,
+            telegram,
+            ports,
+            database_url=url,
+            api_base_url=server.base_url,
+            backend_url=backend.base_url,
+            extra_env=extra_env,
+        )
+        stack.push_async_callback(instances.stop)
+        await instances.start()
+        yield Running(telegram, backend, instances, database)
+
+
 async def warm_up(running: Running) -> None:
     """A few complete conversations, so the measured ones find the bot warm."""
     tally = Tally()
@@ -193,15 +272,21 @@ async def warm_up(running: Running) -> None:
 
 
 async def run_load(
-    bot: str, load: Load, workdir: Path, extra_env: Mapping[str, str] | None = None
+    bot: str,
+    load: Load,
+    workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    postgres: PostgresServer | None = None,
 ) -> PhaseResult:
-    """Runs one load against a fresh process of `bot`."""
+    """Runs one load against a fresh process of `bot` (pg2: on a fresh database)."""
     async with running_bot(
         bot,
         workdir,
         api_latency=load.api_latency,
         backend_latency=load.backend_latency,
         extra_env=extra_env,
+        postgres=postgres,
     ) as running:
         await warm_up(running)
         tally = Tally()
@@ -209,7 +294,9 @@ async def run_load(
             Customer(running.telegram, CUSTOMER_IDS + i, tally, think_seconds=load.think)
             for i in range(load.customers)
         ]
+        database = running.database
         started, cpu, harness = clock(), running.process.cpu_seconds(), time.process_time()
+        database_cpu = database.cpu_seconds() if database else None
         until = started + load.duration if load.duration is not None else math.inf
         stop = started + load.cap
         # With think time, arrivals spread over one think time instead of one burst.
@@ -226,6 +313,8 @@ async def run_load(
         elapsed = clock() - started
         bot_cpu = running.process.cpu_seconds() - cpu
         harness_cpu = time.process_time() - harness
+        if database is not None and database_cpu is not None:
+            database_cpu = database.cpu_seconds() - database_cpu
         return PhaseResult(
             bot=bot,
             load=load,
@@ -241,6 +330,7 @@ async def run_load(
             by_step={name: Percentiles.of(samples) for name, samples in tally.by_step.items()},
             calls=dict(sorted(running.telegram.counts.items())),
             backend_requests=running.backend.requests,
+            database_cpu=database_cpu,
         )
 
 
@@ -304,7 +394,7 @@ async def _gather(running: Running, coroutines: list[Any]) -> None:
         pending = set(tasks)
         while pending:
             _, pending = await asyncio.wait(pending, timeout=0.5)
-            running.process.check_alive()
+            running.check_alive()
         for task in tasks:
             task.result()  # a bug in the simulator surfaces here
     finally:

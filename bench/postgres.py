@@ -21,6 +21,7 @@ from pathlib import Path
 
 INSTALL_HINT = "sudo apt-get install postgresql"
 START_SECONDS = 30.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def find_binaries() -> Path | None:
@@ -123,6 +124,17 @@ class PostgresServer:
     def new_database(self) -> str:
         """Creates an empty database; returns its DATABASE_URL."""
         name = f"test_{next(self._names)}"
+        self._psql(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drops a database made by new_database (closing any connection still open to it)."""
+        name = url.rsplit("/", 1)[1]
+        if not name.startswith("test_") or not name[5:].isdigit():
+            raise ValueError(f"{url!r} is not a database of new_database")
+        self._psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def _psql(self, sql: str) -> None:
         subprocess.run(
             [
                 str(self.binaries / "psql") if (self.binaries / "psql").exists() else "psql",
@@ -136,12 +148,41 @@ class PostgresServer:
                 "postgres",
                 "-q",
                 "-c",
-                f"CREATE DATABASE {name}",
+                sql,
             ],
             check=True,
             capture_output=True,
         )
-        return self.url(name)
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the server so far: the postmaster, every backend and
+        worker process it runs now, and those that have exited (from /proc)."""
+        if self._process is None:
+            return 0.0
+        stats: dict[int, tuple[int, list[str]]] = {}  # pid: (parent pid, fields after the name)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # exited meanwhile
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            stats[int(entry.name)] = (int(fields[1]), fields)
+        ticks = 0
+        tree = {self._process.pid}
+        # Parents come before their children in no guaranteed order: widen until it is stable.
+        while True:
+            grown = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
+            if not grown:
+                break
+            tree |= grown
+        for pid in tree:
+            if pid in stats:
+                fields = stats[pid][1]
+                # utime, stime, and cutime, cstime: the children it has waited for.
+                ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
+        return ticks / CLOCK_TICKS
 
     def stop(self) -> None:
         """Stops the server and removes its folder."""

@@ -6,13 +6,16 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 from bot.loopback.telegram import LoopbackTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
-BOTS = ("ours", "baseline")
+# ours: `python -m bot` polling, on SQLite; pg2: two of it in webhook mode on one PostgreSQL
+# database (bench/instances.py); baseline: bench/baseline.py. Also the table's column order.
+BOTS = ("ours", "pg2", "baseline")
 TOKEN = "123456:BENCH-token-for-the-loopback-only-abcdefgh"  # noqa: S105 - loopback only
 BACKEND_TOKEN = "bench-token"  # noqa: S105 - loopback only
 START_SECONDS = 30.0
@@ -25,9 +28,24 @@ class BotProcessError(RuntimeError):
     """The bot under test did not start, or died."""
 
 
+class BotUnderTest(Protocol):
+    """What a phase measures: one process, or several taken together."""
+
+    bot: str
+    log: Path
+
+    def check_alive(self) -> None: ...
+
+    def cpu_seconds(self) -> float: ...
+
+    def rss_bytes(self) -> int: ...
+
+    async def stop(self) -> None: ...
+
+
 def command(bot: str) -> list[str]:
-    """The command line that runs `bot` ("ours" or "baseline")."""
-    if bot == "ours":
+    """The command line that runs `bot` ("ours" and "pg2" run the same program)."""
+    if bot in ("ours", "pg2"):
         return [sys.executable, "-m", "bot"]
     if bot == "baseline":
         return [sys.executable, str(ROOT / "bench" / "baseline.py")]
@@ -47,18 +65,20 @@ def environment(
         "MIDDLEWARE_BASE_URL": backend_url,
         "MIDDLEWARE_TOKEN": BACKEND_TOKEN,
     }
-    if bot == "ours":
+    if bot in ("ours", "pg2"):
         env |= {
             "COMPLAINT_BACKEND": "middleware",
-            "DATABASE_PATH": str(workdir / "bot.sqlite3"),
             # The benchmark measures the bot, not Telegram's flood limit.
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
         }
+    if bot == "ours":
+        env["DATABASE_PATH"] = str(workdir / "bot.sqlite3")
     return env | dict(extra)
 
 
 class BotProcess:
-    """`python -m bot` or `python bench/baseline.py`, polling a loopback Bot API."""
+    """`python -m bot` or `python bench/baseline.py`, polling a loopback Bot API (or, for
+    pg2, serving a webhook: see bench/instances.py)."""
 
     def __init__(
         self,
@@ -68,12 +88,13 @@ class BotProcess:
         api_base_url: str,
         backend_url: str,
         extra_env: Mapping[str, str] | None = None,
+        name: str | None = None,
     ) -> None:
         self.bot = bot
         self.workdir = workdir
         self.argv = command(bot)
         self.env = environment(bot, workdir, api_base_url, backend_url, extra_env or {})
-        self.log = workdir / f"{bot}.log"
+        self.log = workdir / f"{name or bot}.log"
         self._process: asyncio.subprocess.Process | None = None
 
     @property
@@ -85,8 +106,17 @@ class BotProcess:
 
     async def start(self, telegram: LoopbackTelegram) -> None:
         """Spawns the process and waits until it long-polls `telegram`."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
         polls = telegram.polls
+
+        async def polling() -> bool:
+            return telegram.polls > polls
+
+        await self.spawn()
+        await self.wait_until(polling, "start polling")
+
+    async def spawn(self) -> None:
+        """Spawns the process (without waiting for anything)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -96,13 +126,16 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
+
+    async def wait_until(self, ready: Callable[[], Awaitable[bool]], what: str) -> None:
+        """Waits until `ready()` is true; stops the process if it is not within START_SECONDS."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_SECONDS
-        while telegram.polls <= polls:
+        while not await ready():
             self.check_alive()
             if loop.time() > deadline:
                 await self.stop()
-                raise BotProcessError(f"{self.bot} did not start polling; see {self.log}")
+                raise BotProcessError(f"{self.bot} did not {what}; see {self.log}")
             await asyncio.sleep(POLL_SECONDS)
 
     def check_alive(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +16,12 @@ CPU_RATIO_TARGET = 1.5
 STEP_P99_ROUND_TRIPS = 2.0
 CARD_P99_SLACK_SECONDS = 0.5
 MEMORY_TARGET_BYTES = 4096
-BOTS = ("ours", "baseline")
+# The columns, in this order (the bots a run has results of), and the ratios shown beside them.
+BOTS = ("ours", "pg2", "baseline")
+RATIOS = (("ours", "baseline"), ("pg2", "ours"))
 
 Run = dict[str, Any]
-Row = tuple[str, str, str, str]
+Row = tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +79,17 @@ def _ms(value: float | None, bound: bool = False) -> str:
     return f"≥{text}" if bound else text
 
 
-def _ratio(ours: float | None, base: float | None, ours_bound: bool, base_bound: bool) -> str:
-    """ours ÷ baseline; a lower bound on one side makes the ratio a bound (or unknown)."""
-    if ours is None or base is None or base == 0:
+def _ratio(top: float | None, bottom: float | None, top_bound: bool, bottom_bound: bool) -> str:
+    """top ÷ bottom; a lower bound on one side makes the ratio a bound (or unknown)."""
+    if top is None or bottom is None or bottom == 0:
         return "–"
-    if ours_bound and base_bound:
+    if top_bound and bottom_bound:
         return "?"
-    ratio = ours / base
+    ratio = top / bottom
     text = f"{ratio:.2f}" if ratio < 100 else f"{ratio:,.0f}"
-    if ours_bound:
+    if top_bound:
         return f"≥{text}"
-    if base_bound:
+    if bottom_bound:
         return f"≤{text}"
     return text
 
@@ -99,23 +101,56 @@ def _pct_cell(p: dict[str, Any] | None) -> str:
     return " / ".join(_ms(p[k], b) for k, b in zip(("p50", "p90", "p99"), bounds, strict=True))
 
 
-def _pct_ratio(ours: dict[str, Any] | None, base: dict[str, Any] | None) -> str:
-    if not ours or not base or not ours.get("count") or not base.get("count"):
+def _pct_ratio(top: dict[str, Any] | None, bottom: dict[str, Any] | None) -> str:
+    if not top or not bottom or not top.get("count") or not bottom.get("count"):
         return "–"
     return " / ".join(
-        _ratio(ours[k], base[k], ours["bound"][i], base["bound"][i])
+        _ratio(top[k], bottom[k], top["bound"][i], bottom["bound"][i])
         for i, k in enumerate(("p50", "p90", "p99"))
     )
 
 
-def _row(name: str, ours: Any, base: Any, fmt: Any, ratio: bool = True) -> Row:
-    cell_o = fmt(ours) if ours is not None else "–"
-    cell_b = fmt(base) if base is not None else "–"
-    return (name, cell_o, cell_b, _ratio(ours, base, False, False) if ratio else "")
-
-
 def _by_bot(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["bot"]: r for r in results}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The table's columns: the bots of the run side by side, then their ratios."""
+
+    bots: tuple[str, ...]
+    ratios: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, run: Run) -> Layout:
+        """The bots that have results in `run` (in BOTS order), and the ratios among them."""
+        seen = {r["bot"] for part in ("throughput", "latency", "memory") for r in run.get(part, [])}
+        bots = tuple(bot for bot in BOTS if bot in seen) or ("ours",)
+        ratios = tuple((a, b) for a, b in RATIOS if a in bots and b in bots)
+        return cls(bots, ratios)
+
+    def header(self) -> Row:
+        return ("figure", *self.bots, *(f"{a} ÷ {b}" for a, b in self.ratios))
+
+    def heading(self, title: str) -> Row:
+        return (title, *[""] * (len(self.bots) + len(self.ratios)))
+
+    def values(
+        self, name: str, values: Mapping[str, Any], fmt: Callable[[Any], str], ratio: bool = True
+    ) -> Row:
+        """A row of one figure per bot, and (if `ratio`) the ratios of those figures."""
+        cells = [fmt(values[bot]) if values.get(bot) is not None else "–" for bot in self.bots]
+        ratios = [
+            _ratio(values.get(a), values.get(b), False, False) if ratio else ""
+            for a, b in self.ratios
+        ]
+        return (name, *cells, *ratios)
+
+    def percentiles(self, name: str, values: Mapping[str, dict[str, Any] | None]) -> Row:
+        """A row of p50 / p90 / p99 per bot, and their ratios."""
+        cells = [_pct_cell(values.get(bot)) for bot in self.bots]
+        ratios = [_pct_ratio(values.get(a), values.get(b)) for a, b in self.ratios]
+        return (name, *cells, *ratios)
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -138,70 +173,69 @@ def load_title(load: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def phase_rows(results: Sequence[dict[str, Any]]) -> list[Row]:
-    """The rows of one load, ours beside the baseline."""
+def phase_rows(results: Sequence[dict[str, Any]], layout: Layout) -> list[Row]:
+    """The rows of one load, the bots side by side."""
     bots = _by_bot(results)
-    o, b = bots.get("ours", {}), bots.get("baseline", {})
-    load = (o or b)["load"]
+    load = next(iter(bots.values()))["load"]
 
-    def get(r: dict[str, Any], key: str) -> Any:
-        return r.get(key) if r else None
+    def each(key: str, scale: float = 1.0) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for bot, r in bots.items():
+            value = r.get(key)
+            found[bot] = value * scale if value is not None and scale != 1.0 else value
+        return found
 
-    def busy(r: dict[str, Any], key: str) -> float | None:
-        return r[key] / r["elapsed"] * 100 if r and r.get("elapsed") else None
+    def busy(key: str) -> dict[str, float | None]:
+        return {
+            bot: r[key] / r["elapsed"] * 100 if r.get("elapsed") else None
+            for bot, r in bots.items()
+        }
 
-    cpu_o, cpu_b = get(o, "cpu_seconds_per_update"), get(b, "cpu_seconds_per_update")
     rows: list[Row] = [
-        (f"**{load_title(load)}**", "", "", ""),
-        _row(
-            "complete conversations/s",
-            get(o, "conversations_per_second"),
-            get(b, "conversations_per_second"),
-            _num,
-        ),
-        _row("updates/s", get(o, "updates_per_second"), get(b, "updates_per_second"), _num),
-        _row("complaints completed", get(o, "completed"), get(b, "completed"), str, False),
-        _row(
-            "bot CPU per update (ms)",
-            cpu_o * 1000 if cpu_o is not None else None,
-            cpu_b * 1000 if cpu_b is not None else None,
+        layout.heading(f"**{load_title(load)}**"),
+        layout.values("complete conversations/s", each("conversations_per_second"), _num),
+        layout.values("updates/s", each("updates_per_second"), _num),
+        layout.values("complaints completed", each("completed"), str, ratio=False),
+        layout.values(
+            "bot CPU per update (ms; pg2: both instances)"
+            if "pg2" in layout.bots
+            else "bot CPU per update (ms)",
+            each("cpu_seconds_per_update", 1000),
             lambda v: _num(v, 2),
         ),
-        _row("bot CPU busy (% of a core)", busy(o, "bot_cpu"), busy(b, "bot_cpu"), _num, False),
-        _row(
-            "harness CPU busy (% of a core)",
-            busy(o, "harness_cpu"),
-            busy(b, "harness_cpu"),
-            _num,
-            False,
-        ),
-        (
-            "update → first reply p50 / p90 / p99 (ms)",
-            _pct_cell(get(o, "step_first_reply")),
-            _pct_cell(get(b, "step_first_reply")),
-            _pct_ratio(get(o, "step_first_reply"), get(b, "step_first_reply")),
-        ),
-        (
-            "Submit → card p50 / p90 / p99 (ms)",
-            _pct_cell(get(o, "submit_to_card")),
-            _pct_cell(get(b, "submit_to_card")),
-            _pct_ratio(get(o, "submit_to_card"), get(b, "submit_to_card")),
-        ),
     ]
-    failed = [f"{r['bot']}: {r['failed']}" for r in (o, b) if r and r.get("failed")]
-    if failed:
+    if any(r.get("database_cpu") is not None for r in bots.values()):
+        total = {
+            bot: (r["bot_cpu"] + (r.get("database_cpu") or 0.0)) / r["updates_answered"] * 1000
+            if r.get("updates_answered")
+            else None
+            for bot, r in bots.items()
+        }
+        rows += [
+            layout.values(
+                "PostgreSQL server CPU per update (ms)",
+                each("database_cpu_seconds_per_update", 1000),
+                lambda v: _num(v, 2),
+                ratio=False,
+            ),
+            layout.values("bot + database server CPU per update (ms)", total, lambda v: _num(v, 2)),
+        ]
+    rows += [
+        layout.values("bot CPU busy (% of a core)", busy("bot_cpu"), _num, ratio=False),
+        layout.values("harness CPU busy (% of a core)", busy("harness_cpu"), _num, ratio=False),
+        layout.percentiles("update → first reply p50 / p90 / p99 (ms)", each("step_first_reply")),
+        layout.percentiles("Submit → card p50 / p90 / p99 (ms)", each("submit_to_card")),
+    ]
+    if any(r.get("failed") for r in bots.values()):
         rows.append(
-            (
-                "conversations cut off at the phase's end",
-                str(o.get("failed", "–")) if o else "–",
-                str(b.get("failed", "–")) if b else "–",
-                "",
+            layout.values(
+                "conversations cut off at the phase's end", each("failed"), str, ratio=False
             )
         )
     return rows
 
 
-def calls_rows(run: Run) -> list[Row]:
+def calls_rows(run: Run, layout: Layout) -> list[Row]:
     """Bot API calls per completed complaint, over the throughput phases."""
     totals: dict[str, dict[str, int]] = {bot: {} for bot in BOTS}
     completed = dict.fromkeys(BOTS, 0)
@@ -210,62 +244,50 @@ def calls_rows(run: Run) -> list[Row]:
             totals[result["bot"]][method] = totals[result["bot"]].get(method, 0) + count
         completed[result["bot"]] += result["completed"]
 
-    def per(bot: str, method: str | None = None) -> float | None:
-        if not completed[bot]:
-            return None
-        calls = totals[bot]
-        count = sum(calls.values()) if method is None else calls.get(method, 0)
-        return count / completed[bot]
+    def per(method: str | None = None) -> dict[str, float | None]:
+        found: dict[str, float | None] = {}
+        for bot in BOTS:
+            calls = totals[bot]
+            count = sum(calls.values()) if method is None else calls.get(method, 0)
+            found[bot] = count / completed[bot] if completed[bot] else None
+        return found
 
     rows: list[Row] = [
-        ("**Bot API calls per completed complaint** (throughput phases)", "", "", ""),
-        _row("all methods", per("ours"), per("baseline"), lambda v: _num(v, 2)),
+        layout.heading("**Bot API calls per completed complaint** (throughput phases)"),
+        layout.values("all methods", per(), lambda v: _num(v, 2)),
     ]
-    methods = sorted(set(totals["ours"]) | set(totals["baseline"]))
-    rows += [
-        _row(f"{method}", per("ours", method), per("baseline", method), lambda v: _num(v, 2))
-        for method in methods
-    ]
+    methods = sorted({method for calls in totals.values() for method in calls})
+    rows += [layout.values(method, per(method), lambda v: _num(v, 2)) for method in methods]
     return rows
 
 
-def memory_rows(results: Sequence[dict[str, Any]]) -> list[Row]:
+def memory_rows(results: Sequence[dict[str, Any]], layout: Layout) -> list[Row]:
     """Resident memory with many drafts open."""
     bots = _by_bot(results)
-    o, b = bots.get("ours"), bots.get("baseline")
-    target = (o or b or {}).get("target", 0)
+    target = next(iter(bots.values()), {}).get("target", 0)
     rows: list[Row] = [
-        (f"**{target:,} conversations left open (a third at each of 3 steps)**", "", "", "")
+        layout.heading(f"**{target:,} conversations left open (a third at each of 3 steps)**")
     ]
     mib = 1024 * 1024
-
-    def get(r: dict[str, Any] | None, key: str) -> Any:
-        return r.get(key) if r else None
-
     rows.append(
-        _row(
-            "VmRSS before (MiB)",
-            _div(get(o, "rss_before"), mib),
-            _div(get(b, "rss_before"), mib),
-            _num,
+        layout.values(
+            "VmRSS before (MiB)", {bot: r["rss_before"] / mib for bot, r in bots.items()}, _num
         )
     )
-    for index in range(max(len(get(o, "milestones") or []), len(get(b, "milestones") or []))):
-        mo, mb = _milestone(o, index), _milestone(b, index)
-        opened = (mo or mb or (0, 0))[0]
+    for index in range(max((len(r.get("milestones") or []) for r in bots.values()), default=0)):
+        marks = {bot: _milestone(r, index) for bot, r in bots.items()}
+        opened = next((m[0] for m in marks.values() if m), 0)
         rows.append(
-            _row(
+            layout.values(
                 f"VmRSS with {opened:,} open (MiB)",
-                _div(mo[1], mib) if mo else None,
-                _div(mb[1], mib) if mb else None,
+                {bot: m[1] / mib if m else None for bot, m in marks.items()},
                 _num,
             )
         )
     rows.append(
-        _row(
+        layout.values(
             "bytes per open conversation",
-            get(o, "bytes_per_conversation"),
-            get(b, "bytes_per_conversation"),
+            {bot: r.get("bytes_per_conversation") for bot, r in bots.items()},
             lambda v: _num(v, 0),
         )
     )
@@ -280,12 +302,8 @@ def _milestone(result: dict[str, Any] | None, index: int) -> tuple[int, int] | N
     return int(opened), int(rss)
 
 
-def _div(value: float | None, by: float) -> float | None:
-    return None if value is None else value / by
-
-
 def _grouped(results: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Results grouped by load (ours and baseline side by side), in run order."""
+    """Results grouped by load (the bots side by side), in run order."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for result in results:
         key = json.dumps(result["load"], sort_keys=True)
@@ -294,18 +312,20 @@ def _grouped(results: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def render_table(run: Run) -> str:
-    """The whole table, Markdown, ours beside the baseline with the ratio."""
+    """The whole table, Markdown: the bots side by side, then their ratios."""
+    layout = Layout.of(run)
     rows: list[Row] = []
     for group in _grouped(run.get("throughput", [])):
-        rows += phase_rows(group)
+        rows += phase_rows(group, layout)
     for group in _grouped(run.get("latency", [])):
-        rows += phase_rows(group)
+        rows += phase_rows(group, layout)
     if run.get("throughput"):
-        rows += calls_rows(run)
+        rows += calls_rows(run, layout)
     if run.get("memory"):
-        rows += memory_rows(run["memory"])
-    header: Row = ("figure", "ours", "baseline", "ours ÷ baseline")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+        rows += memory_rows(run["memory"], layout)
+    header = layout.header()
+    columns = len(header)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(columns)]
     lines = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)) + " |",
         "|"
@@ -341,16 +361,18 @@ def targets(run: Run) -> list[Target]:
             all(r <= CPU_RATIO_TARGET for _, r in ratios) if ratios else None,
         )
     )
-    ours_latency = [r for r in run.get("latency", []) if r["bot"] == "ours"]
-    for result in ours_latency:
+    # The latency targets, for ours and for pg2 (its lines marked with "pg2:").
+    our_latency = [r for r in run.get("latency", []) if r["bot"] in ("ours", "pg2")]
+    for result in sorted(our_latency, key=lambda r: r["bot"] != "ours"):
         load = result["load"]
+        who = "" if result["bot"] == "ours" else f"{result['bot']}: "
         api, backend = load["api_latency"], load["backend_latency"]
         step = result["step_first_reply"]
         limit = STEP_P99_ROUND_TRIPS * api
         found.append(
             Target(
-                f"{load['customers']} customers, Bot API +{api * 1000:.0f} ms: p99 update → first "
-                f"reply < {limit * 1000:.0f} ms",
+                f"{who}{load['customers']} customers, Bot API +{api * 1000:.0f} ms: p99 update → "
+                f"first reply < {limit * 1000:.0f} ms",
                 f"{_ms(step['p99'], step['bound'][2])} ms",
                 _below(step, limit),
             )
@@ -359,8 +381,8 @@ def targets(run: Run) -> list[Target]:
         limit = backend + CARD_P99_SLACK_SECONDS
         found.append(
             Target(
-                f"{load['customers']} customers, backend +{backend:g} s: p99 Submit → card < "
-                f"{limit * 1000:.0f} ms",
+                f"{who}{load['customers']} customers, backend +{backend:g} s: p99 Submit → card "
+                f"< {limit * 1000:.0f} ms",
                 f"{_ms(card['p99'], card['bound'][2])} ms",
                 _below(card, limit),
             )

@@ -135,6 +135,9 @@ class BenchTelegram(LoopbackTelegram):
         updates = await super().get_updates(offset, wait_seconds)
         return updates[:GET_UPDATES_LIMIT]
 
+    def check(self) -> None:
+        """Raises if an update could not be handed to the bot (polled updates cannot fail)."""
+
 
 class StepTimeout(Exception):
     """The bot did not answer a step before the phase's hard stop."""
