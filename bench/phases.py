@@ -90,6 +90,8 @@ class PhaseResult:
     backend_requests: int
     # CPU of the PostgreSQL server (all its processes) in the phase; None without one.
     database_cpu: float | None = None
+    # Bot API calls the loopback Telegram refused, by method (as Telegram would have).
+    refused: dict[str, int] = field(default_factory=dict)
 
     @property
     def conversations_per_second(self) -> float:
@@ -268,6 +270,7 @@ async def warm_up(running: Running) -> None:
     for customer in customers:
         customer.forget()
     running.telegram.counts.clear()
+    running.telegram.refused.clear()
     running.backend.requests = 0
 
 
@@ -331,6 +334,7 @@ async def run_load(
             calls=dict(sorted(running.telegram.counts.items())),
             backend_requests=running.backend.requests,
             database_cpu=database_cpu,
+            refused=dict(sorted(running.telegram.refused.items())),
         )
 
 

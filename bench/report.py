@@ -232,6 +232,15 @@ def phase_rows(results: Sequence[dict[str, Any]], layout: Layout) -> list[Row]:
                 "conversations cut off at the phase's end", each("failed"), str, ratio=False
             )
         )
+    for method in sorted({m for r in bots.values() for m in r.get("refused") or {}}):
+        rows.append(
+            layout.values(
+                f"{method} calls refused by Telegram (e.g. presses older than 15 s)",
+                {bot: (r.get("refused") or {}).get(method, 0) for bot, r in bots.items()},
+                str,
+                ratio=False,
+            )
+        )
     return rows
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.loopback.customer import CustomerUpdates, make_user
-from bot.loopback.telegram import ChatMessage, LoopbackTelegram
+from bot.loopback.telegram import BotApiError, ChatMessage, LoopbackTelegram
 
 # Telegram answers getUpdates with at most 100 updates (the bots ask for the default limit).
 GET_UPDATES_LIMIT = 100
@@ -97,13 +97,15 @@ class Tally:
 
 
 class BenchTelegram(LoopbackTelegram):
-    """LoopbackTelegram that routes each call to its customer and counts calls by method."""
+    """LoopbackTelegram that routes each call to its customer, and counts calls (and the calls
+    it refused, e.g. answers to button presses older than 15 s) by method."""
 
     def __init__(self) -> None:
         super().__init__()
         self.customers: dict[int, Customer] = {}
         self.queries: dict[str, Customer] = {}
         self.counts: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
         self.listeners.append(self._count)
 
     def _count(self, call: Any) -> None:
@@ -111,8 +113,13 @@ class BenchTelegram(LoopbackTelegram):
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         """Answers the call, then tells the customer it concerns (the message is stored)."""
-        result = super().call(method, params)
-        self.calls.clear()  # the benchmark keeps counts, not a record of every call
+        try:
+            result = super().call(method, params)
+        except BotApiError:
+            self.refused[method] += 1
+            raise
+        finally:
+            self.calls.clear()  # the benchmark keeps counts, not a record of every call
         now = clock()
         if method == "answerCallbackQuery":
             customer = self.queries.pop(str(params.get("callback_query_id")), None)
