@@ -70,6 +70,9 @@ def environment(
             "COMPLAINT_BACKEND": "middleware",
             # The benchmark measures the bot, not Telegram's flood limit.
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
+            # The baseline's three questions: no photos or solution step, so both do one job.
+            "COMPLAINT_RESOLUTIONS": "",
+            "ASK_PHOTOS": "off",
         }
     if bot == "ours":
         env["DATABASE_PATH"] = str(workdir / "bot.sqlite3")

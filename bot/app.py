@@ -104,6 +104,7 @@ def build_application(
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(
             PerCustomerUpdateProcessor(
                 locks,
@@ -138,12 +139,19 @@ def build_application(
             settings.operator_chat_id,
             translator,
             settings.complaint_categories,
+            resolutions=settings.complaint_resolutions,
             desk_buttons=desk is not None,
         )
         if settings.operator_chat_id is not None
         else None
     )
-    announcements = Announcements(translator, settings.complaint_categories, preferences, operator)
+    announcements = Announcements(
+        translator,
+        settings.complaint_categories,
+        preferences,
+        operator,
+        resolutions=settings.complaint_resolutions,
+    )
     deliveries = DeliveryStore(database)
     give_up_seconds = settings.submit_give_up_hours * 3600
 

@@ -33,13 +33,43 @@ class ConversationRequest(_Model):
     userInfo: UserInfo
 
 
+class Attachment(_Model):
+    """A file the customer sent with the complaint (kept at Telegram, named by its file_id)."""
+
+    kind: str  # photo, video or document
+    fileId: str
+    fileUniqueId: str
+    fileName: str | None = None
+    mimeType: str | None = None
+    size: int | None = None
+    url: str | None = None  # a signed, expiring link, when MEDIA_BASE_URL is set
+
+
+class ContactInfo(_Model):
+    """How the shop can reach the customer, when it asked."""
+
+    phone: str | None = None
+    email: str | None = None
+
+
+def contact_line(contact: ContactInfo | None) -> str:
+    """The contact as one line ("+420… · ada@example.com"), "" when none was given."""
+    if contact is None:
+        return ""
+    return " · ".join(value for value in (contact.phone, contact.email) if value)
+
+
 class EntityInfo(_Model):
-    """What the complaint is about."""
+    """What the complaint is about; the fields after `category` are present only when
+    collected (and then only on the wire, see ComplaintEnvelope.to_json_dict)."""
 
     orderId: str
     problemStatment: str
     category: str
     complaintId: str | None = None
+    resolution: str | None = None
+    attachments: tuple[Attachment, ...] | None = None
+    contact: ContactInfo | None = None
 
 
 class Params(_Model):
@@ -120,6 +150,9 @@ def build_envelope(
     category: str,
     interest_type: str,
     language_code: str,
+    resolution: str = "",
+    attachments: tuple[Attachment, ...] = (),
+    contact: ContactInfo | None = None,
 ) -> ComplaintEnvelope:
     """Builds the canonical envelope of a confirmed complaint."""
     return ComplaintEnvelope(
@@ -136,7 +169,12 @@ def build_envelope(
             parameters=Parameters(
                 params=Params(
                     entityInfo=EntityInfo(
-                        orderId=order_id, problemStatment=problem, category=category
+                        orderId=order_id,
+                        problemStatment=problem,
+                        category=category,
+                        resolution=resolution or None,
+                        attachments=attachments or None,
+                        contact=contact if contact and (contact.phone or contact.email) else None,
                     )
                 )
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     SecretStr,
@@ -23,6 +25,9 @@ BackendName = Literal["local", "middleware", "occ", "bizkithub"]
 
 DEFAULT_CATEGORIES = "product-related=Product-related,delivery=Delivery,payment=Payment,other=Other"
 DEFAULT_ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$"
+DEFAULT_RESOLUTIONS = "refund=Refund,replacement=Replacement,repair=Repair,none=No preference"
+DEFAULT_BIZKITHUB_RESOLUTIONS = "refund=refund,replacement=exchange,repair=repair,*="
+DEFAULT_PHOTO_CATEGORIES = ("product-related",)
 BIZKITHUB_KEY_PATTERN = re.compile(r"^(PROD|DEV_|ROOT)[A-Za-z0-9]{28}$")
 CATEGORY_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # The key that maps every category not named explicitly in OCC_REASONS / BIZKITHUB_VARIANTS.
@@ -80,8 +85,11 @@ def parse_database_url(value: str) -> DatabaseUrl:
     )
 
 
-def parse_mapping(value: object) -> dict[str, str]:
-    """Reads `a=A,b=B` (or a JSON object) into an ordered dict, keeping the order given."""
+def parse_mapping(value: object, *, empty_values: bool = False) -> dict[str, str]:
+    """Reads `a=A,b=B` (or a JSON object) into an ordered dict, keeping the order given.
+
+    With `empty_values`, `a=` maps `a` to "" (BIZKITHUB_RESOLUTIONS: send nothing for it).
+    """
     if isinstance(value, Mapping):
         return {str(k).strip(): str(v).strip() for k, v in value.items()}
     if not isinstance(value, str):
@@ -98,7 +106,7 @@ def parse_mapping(value: object) -> dict[str, str]:
     result: dict[str, str] = {}
     for pair in filter(None, (part.strip() for part in text.split(","))):
         key, sep, label = pair.partition("=")
-        if not sep or not key.strip() or not label.strip():
+        if not sep or not key.strip() or not (label.strip() or empty_values):
             raise ValueError(f"'{pair}' is not of the form code=value")
         result[key.strip()] = label.strip()
     return result
@@ -168,6 +176,19 @@ class Settings(BaseSettings):
     bizkithub_base_url: str = "https://api.bizkithub.com"
     bizkithub_api_key: SecretStr | None = None
     bizkithub_variants: Mapping_ = Field(default_factory=lambda: parse_mapping("*=reklamace"))
+    bizkithub_resolutions: Mapping_ = Field(
+        default_factory=lambda: parse_mapping(DEFAULT_BIZKITHUB_RESOLUTIONS, empty_values=True)
+    )
+
+    photo_categories: Annotated[list[str] | None, NoDecode] = None
+    ask_photos: Literal["off", "optional", "required"] = "optional"
+    complaint_resolutions: Mapping_ = Field(
+        default_factory=lambda: parse_mapping(DEFAULT_RESOLUTIONS)
+    )
+    ask_contact: Literal["off", "optional", "required"] = "off"
+    media_base_url: str | None = None
+    media_link_secret: SecretStr | None = None
+    media_cache_dir: Path | None = None
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -183,10 +204,38 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("complaint_categories", "occ_reasons", "bizkithub_variants", mode="before")
+    @field_validator(
+        "complaint_categories",
+        "occ_reasons",
+        "bizkithub_variants",
+        "complaint_resolutions",
+        mode="before",
+    )
     @classmethod
     def _parse_mapping(cls, value: object) -> dict[str, str]:
         return parse_mapping(value)
+
+    @field_validator("bizkithub_resolutions", mode="before")
+    @classmethod
+    def _parse_mapping_with_empty_values(cls, value: object) -> dict[str, str]:
+        return parse_mapping(value, empty_values=True)
+
+    @field_validator("photo_categories", mode="before")
+    @classmethod
+    def _parse_codes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [code.strip() for code in value.split(",") if code.strip()]
+        return value
+
+    @field_validator("complaint_resolutions")
+    @classmethod
+    def _check_resolutions(cls, value: dict[str, str]) -> dict[str, str]:
+        for code in value:
+            if not CATEGORY_CODE_PATTERN.match(code):
+                raise ValueError(
+                    f"resolution code '{code}' must be 1-32 lowercase letters, digits, - or _"
+                )
+        return value
 
     @field_validator("complaint_categories")
     @classmethod
@@ -254,6 +303,34 @@ class Settings(BaseSettings):
                     "by 28 letters or digits)"
                 )
             _check_covers(self.bizkithub_variants, self.complaint_categories, "BIZKITHUB_VARIANTS")
+            # Codes of resolutions not offered are harmless (the default names refund, repair, ...).
+            missing = [
+                code
+                for code in self.complaint_resolutions
+                if mapped_value(self.bizkithub_resolutions, code) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"BIZKITHUB_RESOLUTIONS: has no value for resolutions {', '.join(missing)} "
+                    "(or use *=…)"
+                )
+        if self.photo_categories is not None:
+            unknown = [c for c in self.photo_categories if c not in self.complaint_categories]
+            if unknown:
+                raise ValueError(f"PHOTO_CATEGORIES: names unknown categories {', '.join(unknown)}")
+        if self.media_base_url is not None:
+            if not self.media_base_url.startswith("https://"):
+                raise ValueError("MEDIA_BASE_URL: must be an https:// URL (the bot's public one)")
+            if self.media_link_secret is None and self.deep_link_secret is None:
+                raise ValueError(
+                    "MEDIA_LINK_SECRET: set it (16+ characters), or DEEP_LINK_SECRET, to sign "
+                    "the links of MEDIA_BASE_URL"
+                )
+        if (
+            self.media_link_secret is not None
+            and len(self.media_link_secret.get_secret_value()) < 16
+        ):
+            raise ValueError("MEDIA_LINK_SECRET: needs at least 16 characters")
         if self.deep_link_secret is not None and len(self.deep_link_secret.get_secret_value()) < 16:
             raise ValueError(
                 "DEEP_LINK_SECRET: needs at least 16 characters (32 random ones is good)"
@@ -279,6 +356,30 @@ class Settings(BaseSettings):
         return re.compile(self.order_id_pattern)
 
     @property
+    def telegram_file_base_url(self) -> str:
+        """Where files named by getFile are downloaded: the Bot API's /file/bot<token>/."""
+        base = self.telegram_api_base_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    @property
+    def photo_category_codes(self) -> frozenset[str]:
+        """The categories whose complaints ask for photos (PHOTO_CATEGORIES, else
+        product-related where it is configured)."""
+        if self.ask_photos == "off":
+            return frozenset()
+        if self.photo_categories is not None:
+            return frozenset(self.photo_categories)
+        return frozenset(c for c in DEFAULT_PHOTO_CATEGORIES if c in self.complaint_categories)
+
+    @property
+    def media_secret(self) -> str | None:
+        """The key media links are signed with (MEDIA_LINK_SECRET, else DEEP_LINK_SECRET)."""
+        secret = self.media_link_secret or self.deep_link_secret
+        return secret.get_secret_value() if secret is not None else None
+
+    @property
     def conversation_timeout_seconds(self) -> float:
         """CONVERSATION_TIMEOUT_MINUTES in seconds."""
         return self.conversation_timeout_minutes * 60
@@ -293,6 +394,7 @@ class Settings(BaseSettings):
             self.middleware_token,
             self.occ_password,
             self.bizkithub_api_key,
+            self.media_link_secret,
         ]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         if self.database_url is not None and self.database_url.password:
@@ -327,12 +429,30 @@ def _check_covers(mapping: Mapping[str, str], categories: Mapping[str, str], nam
         raise ValueError(f"{name}: names unknown categories {', '.join(unknown)}")
 
 
+# Settings where an empty value means "none" (elsewhere an empty value means "the default").
+EMPTY_MEANS_NONE = ("COMPLAINT_RESOLUTIONS",)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Reads and validates the settings; raises ConfigError with one line naming the setting."""
+    for name in EMPTY_MEANS_NONE:
+        if name.lower() not in overrides and _set_but_empty(name):
+            overrides[name.lower()] = {}
     try:
         return Settings(**overrides)
     except ValidationError as err:
         raise ConfigError(describe_validation_error(err)) from None
+
+
+def _set_but_empty(name: str) -> bool:
+    """Whether the environment or .env sets `name` to nothing (not: leaves it out)."""
+    if name in os.environ:
+        return not os.environ[name].strip()
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        values = dotenv_values(dotenv)
+        return name in values and not (values[name] or "").strip()
+    return False
 
 
 def describe_validation_error(err: ValidationError) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.config import DEFAULT_CATEGORIES, Settings, parse_mapping
+from bot.config import DEFAULT_CATEGORIES, DEFAULT_RESOLUTIONS, Settings, parse_mapping
 from bot.conversation.render import category_label
 from bot.i18n import FALLBACK_LANGUAGE, LOCALES_DIR, Translator, language_tag
 from tests.conversation.steps import assert_telegram_html
@@ -94,9 +94,10 @@ def test_every_english_key_is_translated(code: str) -> None:
 
 @pytest.mark.parametrize("code", TRANSLATIONS)
 def test_no_keys_that_english_does_not_have(code: str) -> None:
-    """Extra keys are typos, except the category labels a language may add."""
+    """Extra keys are typos, except the category and solution labels a language may add."""
     english = catalogue(FALLBACK_LANGUAGE)
-    extra = [k for k in catalogue(code) if k not in english and not k.startswith("category.")]
+    labels = ("category.", "resolution.")
+    extra = [k for k in catalogue(code) if k not in english and not k.startswith(labels)]
     assert extra == [], f"{code}.po has keys en.po does not know: {extra}"
 
 
@@ -129,6 +130,13 @@ def test_every_text_renders_as_telegram_html(code: str) -> None:
 def test_translations_name_the_default_categories(code: str) -> None:
     missing = [c for c in DEFAULT_CATEGORY_CODES if f"category.{c}" not in catalogue(code)]
     assert missing == [], f"{code}.po has no label for the categories {missing}"
+
+
+@pytest.mark.parametrize("code", TRANSLATIONS)
+def test_translations_name_the_default_solutions(code: str) -> None:
+    defaults = parse_mapping(DEFAULT_RESOLUTIONS)
+    missing = [c for c in defaults if f"resolution.{c}" not in catalogue(code)]
+    assert missing == [], f"{code}.po has no label for the solutions {missing}"
 
 
 @pytest.mark.parametrize("code", CATALOGUES)

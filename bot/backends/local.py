@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ from bot.backends.base import (
     StatusCode,
     Submission,
 )
-from bot.complaint import ComplaintEnvelope
+from bot.complaint import ComplaintEnvelope, contact_line
 from bot.storage.database import Database, Statement
 
 
@@ -35,8 +36,9 @@ class LocalDeskBackend(ComplaintBackend):
         rows = await self._db.write_returning(
             """
             INSERT INTO desk_complaints (idempotency_key, customer_uid, customer_name, order_id,
-                category, problem, language, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                category, problem, language, resolution, contact, attachments, created_at,
+                updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING number, status
             """,
@@ -48,6 +50,9 @@ class LocalDeskBackend(ComplaintBackend):
                 entity.category,
                 entity.problemStatment,
                 envelope.languageCode,
+                entity.resolution or "",
+                contact_line(entity.contact),
+                json.dumps([a.model_dump(exclude_none=True) for a in entity.attachments or ()]),
                 now,
                 now,
             ],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.backends.base import StatusCode
 from bot.backends.local import LocalDeskBackend, desk_number
@@ -33,6 +35,7 @@ async def set_status(settings: Settings, number: str, status: str, note: str | N
             settings.complaint_categories,
             preferences,
             operator=None,
+            resolutions=settings.complaint_resolutions,
         )
         changes = DeskChanges(
             desk=LocalDeskBackend(database),
@@ -81,6 +84,25 @@ async def show(settings: Settings, number: str | None) -> int:
             f"{row['category']:<17}{created:<18}{row['customer_name']}"
         )
         if number is not None:
-            print(f"  problem: {row['problem']}")
-            print(f"  note:    {row['note'] or '-'}")
+            print(f"  problem:  {row['problem']}")
+            print(f"  solution: {row['resolution'] or '-'}")
+            print(f"  contact:  {row['contact'] or '-'}")
+            print(f"  note:     {row['note'] or '-'}")
+            files = json.loads(row["attachments"] or "[]")
+            print(f"  files:    {len(files) or '-'}")
+            for index, file in enumerate(files, start=1):
+                print(f"    {index}. {file_line(file)}")
     return 0
+
+
+def file_line(file: dict[str, Any]) -> str:
+    """One attached file: kind, name, type, size, and its link or Telegram file_id."""
+    size = file.get("size")
+    parts = [
+        str(file.get("kind", "file")),
+        str(file.get("fileName") or ""),
+        str(file.get("mimeType") or ""),
+        f"{size / 1024:.0f} KB" if isinstance(size, int) else "",
+    ]
+    where = file.get("url") or f"file_id {file.get('fileId', '?')}"
+    return f"{', '.join(part for part in parts if part)}: {where}"

@@ -27,6 +27,9 @@ class Action(StrEnum):
     CANCEL = "x"
     CONTINUE = "go"
     START_OVER = "ov"
+    RESOLUTION = "rs"
+    PHOTOS_DONE = "pd"
+    REMOVE_FILES = "rf"
     LANGUAGE = "lg"
     DESK = "ds"  # operator chat only
 
@@ -41,6 +44,9 @@ DRAFT_ACTIONS = frozenset(
         Action.CANCEL,
         Action.CONTINUE,
         Action.START_OVER,
+        Action.RESOLUTION,
+        Action.PHOTOS_DONE,
+        Action.REMOVE_FILES,
     }
 )
 

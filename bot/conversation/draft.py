@@ -7,8 +7,10 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.complaint import Attachment
 from bot.conversation.states import Step
 
+MAX_ATTACHMENTS = 10
 PROBLEM_MIN_LENGTH = 5
 PROBLEM_MAX_LENGTH = 2000
 # Longer than any sane ORDER_ID_PATTERN allows; checked before the pattern so a 10,000
@@ -29,6 +31,13 @@ class Draft(BaseModel):
     editing: bool = False
     from_deep_link: bool = False
     language: str = ""
+    attachments: list[Attachment] = []
+    resolution: str = ""
+    phone: str = ""
+    email: str = ""
+    # The album being received, and the answer that is edited as its files arrive.
+    album: str = ""
+    album_answer: int | None = None
 
     @classmethod
     def new(cls, *, language: str | None = None) -> Draft:
@@ -38,7 +47,7 @@ class Draft(BaseModel):
     @property
     def has_answers(self) -> bool:
         """Whether the customer has given anything that a fresh draft would throw away."""
-        return bool(self.order_id or self.problem or self.category)
+        return bool(self.order_id or self.problem or self.category or self.attachments)
 
     def advance(self, natural_next: Step) -> None:
         """Moves on after a valid answer: to the next step, or back to CONFIRM when editing."""

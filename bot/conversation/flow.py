@@ -7,16 +7,18 @@ here in order (PerCustomerUpdateProcessor), so a load-change-save never races it
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from telegram import Message, Update, User
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.complaint import build_envelope
+from bot.complaint import ContactInfo, build_envelope
 from bot.config import DEFAULT_ORDER_ID_PATTERN
 from bot.conversation import render, results
 from bot.conversation.callbacks import Action, Press
@@ -27,10 +29,12 @@ from bot.conversation.draft import (
     clean_order_id,
     problem_length_error,
 )
+from bot.conversation.evidence import email_of
 from bot.conversation.keyboards import start_keyboard, unfinished_keyboard
 from bot.conversation.presses import answer_press
 from bot.conversation.questions import question, with_notice
 from bot.conversation.render import Reply
+from bot.conversation.route import after, editable
 from bot.conversation.states import Step
 from bot.i18n import Messages
 from bot.services import Services, customer_of
@@ -43,6 +47,9 @@ logger = logging.getLogger(__name__)
 # Which buttons belong to which step; any other pairing is a stale or forged press.
 VALID_PRESSES: dict[Action, frozenset[Step]] = {
     Action.CATEGORY: frozenset({Step.CATEGORY}),
+    Action.PHOTOS_DONE: frozenset({Step.PHOTOS}),
+    Action.REMOVE_FILES: frozenset({Step.PHOTOS}),
+    Action.RESOLUTION: frozenset({Step.RESOLUTION}),
     Action.SUBMIT: frozenset({Step.CONFIRM}),
     Action.EDIT: frozenset({Step.CONFIRM}),
     Action.CANCEL: frozenset({Step.CONFIRM}),
@@ -83,6 +90,10 @@ class ComplaintFlow:
         self.s = services
         self.categories = services.settings.complaint_categories
 
+    def question(self, t: Messages, draft: Draft) -> Reply:
+        """What the customer is asked at the draft's current step."""
+        return question(t, draft, self.s.settings)
+
     # -- entry -----------------------------------------------------------------------------
 
     async def begin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,8 +123,8 @@ class ComplaintFlow:
     async def _start_draft(self, update: Update) -> None:
         user = user_of(update)
         draft = Draft.new(language=user.language_code)
-        await self._save(update, draft)
-        await send(update, question(self.s.messages(user), draft, self.categories))
+        await self.save(update, draft)
+        await send(update, self.question(self.s.messages(user), draft))
 
     async def begin_with_order(self, update: Update, order_id: str, notice: str) -> None:
         """A signed deep link: the order is known, so the draft starts at the problem."""
@@ -122,10 +133,8 @@ class ComplaintFlow:
         draft.order_id = order_id
         draft.from_deep_link = True
         draft.step = Step.PROBLEM
-        await self._save(update, draft)
-        await send(
-            update, with_notice(notice, question(self.s.messages(user), draft, self.categories))
-        )
+        await self.save(update, draft)
+        await send(update, with_notice(notice, self.question(self.s.messages(user), draft)))
 
     # -- messages --------------------------------------------------------------------------
 
@@ -139,41 +148,76 @@ class ComplaintFlow:
                 await send(update, Reply(t("unexpected.no_conversation"), start_keyboard(t)))
             return
         draft, text = lookup.draft, _text_of(update)
+        step = draft.step
+        notice = self._take_answer(t, draft, text)
+        if notice is not None:
+            await self.reject_answer(update, draft, notice)
+            return
+        await self.save(update, draft)
+        await self.ask_next(update, t, draft, left=step)
+
+    def _take_answer(self, t: Messages, draft: Draft, text: str) -> str | None:
+        """Takes a typed answer into the draft and moves on; the notice if it is not valid."""
+        settings = self.s.settings
         match draft.step:
             case Step.ORDER_ID:
-                order_id = clean_order_id(text, self.s.settings.order_id_regex)
+                order_id = clean_order_id(text, settings.order_id_regex)
                 if order_id is None:
-                    await self._reject_answer(update, draft, t(self._invalid_order_key()))
-                    return
+                    return t(self._invalid_order_key())
                 if order_id != draft.order_id:
                     draft.from_deep_link = False  # the shop's link no longer names this order
                 draft.order_id = order_id
-                draft.advance(Step.PROBLEM)
             case Step.PROBLEM:
-                problem_error = problem_length_error(text)
-                if problem_error is not None:
-                    notice = t(
-                        f"problem.{problem_error}",
-                        minimum=PROBLEM_MIN_LENGTH,
-                        maximum=PROBLEM_MAX_LENGTH,
-                        length=len(text.strip()),
-                    )
-                    await self._reject_answer(update, draft, notice)
-                    return
+                notice = self.problem_notice(t, text)
+                if notice is not None:
+                    return notice
                 draft.problem = text.strip()
-                draft.advance(Step.CATEGORY)
             case Step.CATEGORY:
-                code = self._category_named(t, text)
+                code = self._named(t, text, self.categories, render.category_label)
                 if code is None:
-                    await self._reject_answer(update, draft, t("category.use_buttons"))
-                    return
+                    return t("category.use_buttons")
                 draft.category = code
-                draft.advance(Step.CONFIRM)
+            case Step.PHOTOS:
+                return t("photos.use_buttons")
+            case Step.RESOLUTION:
+                resolutions = settings.complaint_resolutions
+                code = self._named(t, text, resolutions, render.resolution_label)
+                if code is None:
+                    return t("resolution.use_buttons")
+                draft.resolution = code
+            case Step.CONTACT:
+                skipped = text.strip().casefold() == t("button.skip").casefold()
+                if not (skipped and settings.ask_contact == "optional"):
+                    email = email_of(text)
+                    if email is None:
+                        return t("contact.bad_email")
+                    draft.email = email
             case Step.CONFIRM | Step.CHOOSE_EDIT:
-                await self._reject_answer(update, draft, t("confirm.use_buttons"))
-                return
-        await self._save(update, draft)
-        await send(update, question(t, draft, self.categories))
+                return t("confirm.use_buttons")
+        draft.advance(after(draft.step, draft, settings))
+        return None
+
+    def problem_notice(self, t: Messages, text: str) -> str | None:
+        """Why the problem statement cannot be taken (too short or long), or None."""
+        problem_error = problem_length_error(text)
+        if problem_error is None:
+            return None
+        return t(
+            f"problem.{problem_error}",
+            minimum=PROBLEM_MIN_LENGTH,
+            maximum=PROBLEM_MAX_LENGTH,
+            length=len(text.strip()),
+        )
+
+    async def ask_next(self, update: Update, t: Messages, draft: Draft, *, left: Step) -> None:
+        """Asks the draft's question after an answer given at step `left`.
+
+        Leaving the CONTACT step takes its reply keyboard away first (a message cannot carry
+        both that and the summary's buttons).
+        """
+        if left is Step.CONTACT and draft.step is not Step.CONTACT:
+            await send(update, Reply(t("contact.thanks"), ReplyKeyboardRemove()))
+        await send(update, self.question(t, draft))
 
     async def on_unexpected(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A sticker, photo, voice, unknown command or edited message: repeat the question."""
@@ -187,7 +231,7 @@ class ComplaintFlow:
             notice = t("unexpected.not_text")
         lookup = await self.open(update)
         if lookup.draft is not None:
-            await self._reject_answer(update, lookup.draft, notice)
+            await self.reject_answer(update, lookup.draft, notice)
         elif not lookup.notified and update.edited_message is None:
             await send(
                 update, Reply(f"{notice} {t('unexpected.no_conversation')}", start_keyboard(t))
@@ -204,7 +248,9 @@ class ComplaintFlow:
             await send(update, Reply(t("cancel.nothing")))
             return
         await self.s.conversations.delete(user.id)
-        await send(update, Reply(t("cancel.done")))
+        # At the CONTACT step, the "share my phone number" keyboard goes too.
+        keyboard = ReplyKeyboardRemove() if lookup.draft.step is Step.CONTACT else None
+        await send(update, Reply(t("cancel.done"), keyboard))
 
     async def repeat_question(self, update: Update, prefix: str) -> bool:
         """Sends `prefix` and the current question if a draft is open; False if none is.
@@ -216,14 +262,14 @@ class ComplaintFlow:
         draft = (await self.open(update)).draft
         if draft is None:
             return False
-        reply = question(self.s.messages(user), draft, self.categories)
+        reply = self.question(self.s.messages(user), draft)
         await send(update, with_notice(prefix, reply) if prefix else reply)
         return True
 
     # -- buttons ---------------------------------------------------------------------------
 
     async def on_draft_button(self, update: Update, press: Press) -> None:
-        """A press on a draft's button: category, Submit, Edit, a field, Back or Cancel."""
+        """A press on a draft's button: a choice, Skip/Done, Submit, Edit, a field, Back, Cancel."""
         query = update.callback_query
         assert query is not None
         user = query.from_user
@@ -248,7 +294,16 @@ class ComplaintFlow:
                 return
             case Action.CATEGORY:
                 draft.category = press.argument
-                draft.advance(Step.CONFIRM)
+                draft.advance(after(Step.CATEGORY, draft, self.s.settings))
+            case Action.PHOTOS_DONE:  # [Skip] or [Done]
+                draft.album = ""
+                draft.advance(after(Step.PHOTOS, draft, self.s.settings))
+            case Action.REMOVE_FILES:
+                draft.attachments = []
+                draft.album = ""
+            case Action.RESOLUTION:
+                draft.resolution = press.argument
+                draft.advance(after(Step.RESOLUTION, draft, self.s.settings))
             case Action.EDIT:
                 draft.step = Step.CHOOSE_EDIT
             case Action.EDIT_FIELD:
@@ -256,19 +311,26 @@ class ComplaintFlow:
                 draft.step = Step(press.argument)
             case Action.BACK:
                 draft.step = Step.CONFIRM
-        await self._save(update, draft)
+        await self.save(update, draft)
         await answer_press(query)
-        await self._replace(update, question(t, draft, self.categories))
+        await self._replace(update, self.question(t, draft))
 
     def _press_fits(self, press: Press, draft: Draft) -> bool:
         if press.token != draft.token or draft.step not in VALID_PRESSES.get(press.action, ()):
             return False
-        if press.action is Action.CATEGORY:
-            return press.argument in self.categories
-        if press.action is Action.EDIT_FIELD:
-            return press.argument in {Step.ORDER_ID, Step.PROBLEM, Step.CATEGORY}
-        if press.action in (Action.CONTINUE, Action.START_OVER):
-            return not press.argument
+        match press.action:
+            case Action.CATEGORY:
+                return press.argument in self.categories
+            case Action.RESOLUTION:
+                return press.argument in self.s.settings.complaint_resolutions
+            case Action.EDIT_FIELD:
+                return press.argument in editable(draft, self.s.settings)
+            case Action.PHOTOS_DONE:
+                # [Skip] is not offered when photos are required (unless editing them).
+                required = self.s.settings.ask_photos == "required" and not draft.editing
+                return not press.argument and (bool(draft.attachments) or not required)
+            case Action.REMOVE_FILES:
+                return not press.argument and draft.editing and bool(draft.attachments)
         return not press.argument
 
     async def _stale_press(
@@ -282,11 +344,11 @@ class ComplaintFlow:
             if await self.s.ledger.get_by_key(key) is not None:
                 await answer_press(query, t("submit.already"))
                 if draft is not None:  # a newer draft is open: ask its question again
-                    await send(update, question(t, draft, self.categories))
+                    await send(update, self.question(t, draft))
                 return
         await answer_press(query, t("unexpected.stale_button"))
         if draft is not None:
-            await send(update, question(t, draft, self.categories))
+            await send(update, self.question(t, draft))
 
     async def _submit(self, update: Update, draft: Draft, t: Messages) -> None:
         """Writes the complaint to the ledger, then acknowledges; the outbox files it."""
@@ -300,6 +362,9 @@ class ComplaintFlow:
             category=draft.category,
             interest_type=self.s.settings.middleware_interest_type,
             language_code=self.s.language_code(user),
+            resolution=draft.resolution,
+            attachments=tuple(draft.attachments),
+            contact=ContactInfo(phone=draft.phone or None, email=draft.email or None),
         )
         message_id = query.message.message_id if query.message is not None else None
         # The complaint, the end of the draft and the update: one transaction.
@@ -409,7 +474,7 @@ class ComplaintFlow:
         except ValidationError:
             return None
 
-    async def _save(self, update: Update, draft: Draft) -> None:
+    async def save(self, update: Update, draft: Draft) -> None:
         """Writes the draft and its step, with the update that caused it (processed once)."""
         user = user_of(update)
         await self.s.conversations.save(
@@ -422,11 +487,11 @@ class ComplaintFlow:
         )
         self.s.updates.recorded(update.update_id)
 
-    async def _reject_answer(self, update: Update, draft: Draft, notice: str) -> None:
+    async def reject_answer(self, update: Update, draft: Draft, notice: str) -> None:
         """Explains what was wrong and asks the same question again (the draft stays)."""
         user = user_of(update)
-        await self._save(update, draft)  # the customer is active: keep it open
-        reply = question(self.s.messages(user), draft, self.categories)
+        await self.save(update, draft)  # the customer is active: keep it open
+        reply = self.question(self.s.messages(user), draft)
         await send(update, with_notice(notice, reply))
 
     def _invalid_order_key(self) -> str:
@@ -435,11 +500,17 @@ class ComplaintFlow:
             return "order.invalid"
         return "order.invalid_custom"
 
-    def _category_named(self, t: Messages, text: str) -> str | None:
-        """The category whose code or label (configured or translated) was typed, not pressed."""
+    @staticmethod
+    def _named(
+        t: Messages,
+        text: str,
+        choices: Mapping[str, str],
+        label_of: Callable[[Messages, Mapping[str, str], str], str],
+    ) -> str | None:
+        """The choice whose code or label (configured or translated) was typed, not pressed."""
         wanted = text.strip().casefold()
-        for code, label in self.categories.items():
-            names = {code, label, render.category_label(t, self.categories, code)}
+        for code, label in choices.items():
+            names = {code, label, label_of(t, choices, code)}
             if wanted in {name.casefold() for name in names}:
                 return code
         return None
@@ -447,12 +518,19 @@ class ComplaintFlow:
     # -- replying to buttons ---------------------------------------------------------------
 
     async def _replace(self, update: Update, reply: Reply) -> None:
-        """Edits the message whose button was pressed; sends a new one if it cannot be edited."""
+        """Edits the message whose button was pressed; sends a new one if it cannot be edited
+        (or when the reply has a keyboard under the message field, which no edit can add)."""
         query = update.callback_query
         assert query is not None
+        keyboard = reply.keyboard
+        if keyboard is not None and not isinstance(keyboard, InlineKeyboardMarkup):
+            with contextlib.suppress(BadRequest):  # its buttons are spent either way
+                await query.edit_message_reply_markup(reply_markup=None)
+            await send(update, reply)
+            return
         try:
             await query.edit_message_text(
-                reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.keyboard
+                reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard
             )
         except BadRequest as err:
             if "not modified" in str(err).lower():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.conversation.attachments import AttachmentAnswers
 from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
@@ -30,7 +31,8 @@ def register_handlers(
     preferences: PreferenceCommands,
     operator_desk: OperatorDeskButtons | None = None,
 ) -> None:
-    """Adds the handlers, most specific first: groups, commands, buttons, text, the rest."""
+    """Adds the handlers, most specific first: groups, commands, buttons, text, files and
+    contacts, the rest."""
     private = filters.ChatType.PRIVATE
     # Commands are read from new messages only: editing an old "/cancel" must not cancel again.
     command_filter = private & filters.UpdateType.MESSAGE
@@ -63,6 +65,16 @@ def register_handlers(
     application.add_handler(
         MessageHandler(
             private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, flow.on_text
+        )
+    )
+    attachments = AttachmentAnswers(flow)
+    files = filters.PHOTO | filters.VIDEO | filters.Document.ALL
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.MESSAGE & files, attachments.on_file)
+    )
+    application.add_handler(
+        MessageHandler(
+            private & filters.UpdateType.MESSAGE & filters.CONTACT, attachments.on_contact
         )
     )
     application.add_handler(

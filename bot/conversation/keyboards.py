@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
 from bot.conversation.callbacks import Action, encode
 from bot.conversation.states import Step
 from bot.i18n import Messages
 
-EDITABLE_FIELDS = (Step.ORDER_ID, Step.PROBLEM, Step.CATEGORY)
 _FIELD_BUTTON = {
     Step.ORDER_ID: "button.edit_order",
     Step.PROBLEM: "button.edit_problem",
     Step.CATEGORY: "button.edit_category",
+    Step.PHOTOS: "button.edit_files",
+    Step.RESOLUTION: "button.edit_resolution",
+    Step.CONTACT: "button.edit_contact",
 }
 
 
@@ -60,12 +67,39 @@ def confirm_keyboard(t: Messages, token: str) -> InlineKeyboardMarkup:
     )
 
 
-def edit_fields_keyboard(t: Messages, token: str) -> InlineKeyboardMarkup:
-    """Which field to change, and [Back] to the summary."""
-    fields = [
-        _button(t(_FIELD_BUTTON[step]), Action.EDIT_FIELD, token, step) for step in EDITABLE_FIELDS
-    ]
-    return InlineKeyboardMarkup([fields, [_button(t("button.back"), Action.BACK, token)]])
+def edit_fields_keyboard(t: Messages, token: str, fields: list[Step]) -> InlineKeyboardMarkup:
+    """Which field to change (three to a row), and [Back] to the summary."""
+    buttons = [_button(t(_FIELD_BUTTON[step]), Action.EDIT_FIELD, token, step) for step in fields]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    return InlineKeyboardMarkup([*rows, [_button(t("button.back"), Action.BACK, token)]])
+
+
+def photos_keyboard(
+    t: Messages, token: str, *, has_files: bool, may_skip: bool, editing: bool
+) -> InlineKeyboardMarkup | None:
+    """[Skip] until a file arrives, then [Done]; while editing, also [Remove the files]."""
+    row = []
+    if has_files:
+        if editing:
+            row.append(_button(t("button.remove_files"), Action.REMOVE_FILES, token))
+        row.append(_button(t("button.done"), Action.PHOTOS_DONE, token))
+    elif may_skip:
+        row.append(_button(t("button.skip"), Action.PHOTOS_DONE, token))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def resolutions_keyboard(token: str, labels: Mapping[str, str]) -> InlineKeyboardMarkup:
+    """One button per solution offered, two to a row."""
+    buttons = [_button(label, Action.RESOLUTION, token, code) for code, label in labels.items()]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def contact_keyboard(t: Messages, *, optional: bool) -> ReplyKeyboardMarkup:
+    """Telegram's own "share my phone number" button (and Skip) under the message field."""
+    rows = [[KeyboardButton(t("button.share_phone"), request_contact=True)]]
+    if optional:
+        rows.append([KeyboardButton(t("button.skip"))])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
 def result_keyboard(t: Messages, ledger_id: int | None) -> InlineKeyboardMarkup:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from bot.config import Settings
 from bot.conversation import render
-from bot.conversation.draft import PROBLEM_MIN_LENGTH, Draft
-from bot.conversation.keyboards import categories_keyboard, confirm_keyboard, edit_fields_keyboard
+from bot.conversation.draft import MAX_ATTACHMENTS, PROBLEM_MIN_LENGTH, Draft
+from bot.conversation.keyboards import (
+    categories_keyboard,
+    confirm_keyboard,
+    contact_keyboard,
+    edit_fields_keyboard,
+    photos_keyboard,
+    resolutions_keyboard,
+)
 from bot.conversation.render import Reply
+from bot.conversation.route import editable
 from bot.conversation.states import Step
 from bot.i18n import Messages
 
 
-def question(t: Messages, draft: Draft, categories: Mapping[str, str]) -> Reply:
+def question(t: Messages, draft: Draft, settings: Settings) -> Reply:
     """What the customer is asked at the draft's current step."""
+    categories = settings.complaint_categories
     match draft.step:
         case Step.ORDER_ID:
             if draft.editing:
@@ -31,12 +39,41 @@ def question(t: Messages, draft: Draft, categories: Mapping[str, str]) -> Reply:
             # The buttons carry the labels in the customer's language (category.<code> keys).
             labels = {code: render.category_label(t, categories, code) for code in categories}
             return Reply(t("category.ask"), categories_keyboard(t, draft.token, labels))
+        case Step.PHOTOS:
+            return photos_question(t, draft, settings)
+        case Step.RESOLUTION:
+            resolutions = settings.complaint_resolutions
+            labels = {code: render.resolution_label(t, resolutions, code) for code in resolutions}
+            return Reply(t("resolution.ask"), resolutions_keyboard(draft.token, labels))
+        case Step.CONTACT:
+            optional = settings.ask_contact == "optional"
+            text = t("contact.ask_optional" if optional else "contact.ask")
+            return Reply(text, contact_keyboard(t, optional=optional))
         case Step.CONFIRM:
-            text = render.summary(t, draft, categories) + "\n\n" + t("confirm.question")
+            text = render.summary(t, draft, settings) + "\n\n" + t("confirm.question")
             return Reply(text, confirm_keyboard(t, draft.token))
         case Step.CHOOSE_EDIT:
-            text = render.summary(t, draft, categories) + "\n\n" + t("edit.ask")
-            return Reply(text, edit_fields_keyboard(t, draft.token))
+            text = render.summary(t, draft, settings) + "\n\n" + t("edit.ask")
+            fields = editable(draft, settings)
+            return Reply(text, edit_fields_keyboard(t, draft.token, fields))
+
+
+def photos_question(t: Messages, draft: Draft, settings: Settings) -> Reply:
+    """The PHOTOS step: what to send, how many are attached, and [Skip] or [Done]."""
+    required = settings.ask_photos == "required" and not draft.editing
+    key = "photos.ask_required" if required else "photos.ask"
+    text = t(key, maximum=MAX_ATTACHMENTS)
+    if draft.attachments:
+        attached = t("photos.attached", count=len(draft.attachments), maximum=MAX_ATTACHMENTS)
+        text = f"{text}\n\n{attached}"
+    keyboard = photos_keyboard(
+        t,
+        draft.token,
+        has_files=bool(draft.attachments),
+        may_skip=not required,
+        editing=draft.editing,
+    )
+    return Reply(text, keyboard)
 
 
 def with_notice(notice: str, reply: Reply) -> Reply:

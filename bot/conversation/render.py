@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from babel.dates import format_date
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.backends.base import ComplaintStatus, Receipt, StatusCode
+from bot.complaint import ContactInfo, EntityInfo, contact_line
+from bot.config import Settings
 from bot.conversation.draft import Draft
 from bot.i18n import Markup, Messages, escape
 from bot.storage.ledger import LedgerEntry, LedgerState
@@ -35,7 +37,7 @@ class Reply:
     """A message to send: HTML text, its keyboard, and a photo when it is a picture card."""
 
     text: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
     photo_url: str = ""
     photo_caption: str = ""
 
@@ -47,18 +49,66 @@ def category_label(t: Messages, categories: Mapping[str, str], code: str) -> str
     return t(key) if t.has_own(key) and t.language != "en" else categories.get(code, code)
 
 
-def summary(t: Messages, draft: Draft, categories: Mapping[str, str]) -> str:
-    """The summary shown before Submit."""
-    return t(
+def resolution_label(t: Messages, resolutions: Mapping[str, str], code: str) -> str:
+    """The solution's name in the customer's language, else as configured, else its code."""
+    key = f"resolution.{code}"
+    return t(key) if t.has_own(key) and t.language != "en" else resolutions.get(code, code)
+
+
+def summary(t: Messages, draft: Draft, settings: Settings) -> str:
+    """The summary shown before Submit: the answers, and the files, solution and contact."""
+    text = t(
         "confirm.summary",
         order_id=draft.order_id,
-        category=category_label(t, categories, draft.category),
+        category=category_label(t, settings.complaint_categories, draft.category),
         problem=draft.problem,
+    )
+    contact = contact_line(ContactInfo(phone=draft.phone or None, email=draft.email or None))
+    extras = evidence_lines(
+        t,
+        files=len(draft.attachments),
+        resolution=draft.resolution,
+        contact=contact,
+        resolutions=settings.complaint_resolutions,
+    )
+    return "\n\n".join([text, "\n".join(extras)]) if extras else text
+
+
+def complaint_evidence(
+    t: Messages, entity: EntityInfo, resolutions: Mapping[str, str] | None
+) -> list[str]:
+    """The evidence lines of a filed complaint (files, solution wanted, contact)."""
+    return evidence_lines(
+        t,
+        files=len(entity.attachments or ()),
+        resolution=entity.resolution or "",
+        contact=contact_line(entity.contact),
+        resolutions=resolutions or {},
     )
 
 
+def evidence_lines(
+    t: Messages, *, files: int, resolution: str, contact: str, resolutions: Mapping[str, str]
+) -> list[str]:
+    """The lines for what beyond the problem a complaint carries (only what it has)."""
+    lines = []
+    if files:
+        lines.append(t("confirm.files", count=files))
+    if resolution:
+        lines.append(
+            t("confirm.resolution", resolution=resolution_label(t, resolutions, resolution))
+        )
+    if contact:
+        lines.append(t("confirm.contact", contact=contact))
+    return lines
+
+
 def registered_card(
-    t: Messages, entry: LedgerEntry, receipt: Receipt, categories: Mapping[str, str]
+    t: Messages,
+    entry: LedgerEntry,
+    receipt: Receipt,
+    categories: Mapping[str, str],
+    resolutions: Mapping[str, str] | None = None,
 ) -> Reply:
     """The card after a complaint is registered: number, order, category, the backend's words.
 
@@ -71,6 +121,8 @@ def registered_card(
         order_id=entry.order_id,
         category=category_label(t, categories, entry.category),
     )
+    # The files, solution and contact belong to the head: always shown, never cut.
+    head = "\n".join([head, *complaint_evidence(t, entry.envelope.entity, resolutions)])
     lines: list[str] = []
     if receipt.text:
         lines.append(escape(shorten(receipt.text, BACKEND_TEXT_LIMIT)))

@@ -45,10 +45,14 @@ def _summary_to_replace(entry: LedgerEntry) -> int | None:
 
 
 def card(
-    t: Messages, entry: LedgerEntry, receipt: Receipt, categories: Mapping[str, str]
+    t: Messages,
+    entry: LedgerEntry,
+    receipt: Receipt,
+    categories: Mapping[str, str],
+    resolutions: Mapping[str, str] | None = None,
 ) -> NewDelivery:
     """The card with the complaint number, replacing the summary (or "Submitting…")."""
-    reply = render.registered_card(t, entry, receipt, categories)
+    reply = render.registered_card(t, entry, receipt, categories, resolutions)
     return _to_customer(
         entry,
         "card",

@@ -6,12 +6,22 @@ stateDiagram-v2
     ORDER_ID --> ORDER_ID: not an order ID
     ORDER_ID --> PROBLEM: valid order ID
     PROBLEM --> PROBLEM: shorter than 5 or longer than 2000 characters
-    PROBLEM --> CATEGORY: valid problem
-    CATEGORY --> CONFIRM: category button
+    PROBLEM --> CATEGORY: valid problem (a photo with a caption counts as one)
+    CATEGORY --> PHOTOS: a category of PHOTO_CATEGORIES (ASK_PHOTOS not off)
+    CATEGORY --> RESOLUTION: another category (COMPLAINT_RESOLUTIONS set)
+    PHOTOS --> PHOTOS: files or an album (up to 10)
+    PHOTOS --> RESOLUTION: [Skip] or [Done]
+    RESOLUTION --> CONTACT: solution button (ASK_CONTACT not off)
+    CONTACT --> CONFIRM: own phone number shared, e-mail typed, or [Skip]
+    RESOLUTION --> CONFIRM: solution button
+    CATEGORY --> CONFIRM: category button (no later step applies)
     CONFIRM --> CHOOSE_EDIT: [Edit]
     CHOOSE_EDIT --> ORDER_ID: [Order ID]
     CHOOSE_EDIT --> PROBLEM: [Problem]
     CHOOSE_EDIT --> CATEGORY: [Category]
+    CHOOSE_EDIT --> PHOTOS: [Files]
+    CHOOSE_EDIT --> RESOLUTION: [Solution]
+    CHOOSE_EDIT --> CONTACT: [Contact]
     CHOOSE_EDIT --> CONFIRM: [Back]
     CONFIRM --> [*]: [Submit] (written to the ledger)
     CONFIRM --> [*]: [Cancel]
@@ -21,6 +31,7 @@ stateDiagram-v2
     CHOOSE_EDIT --> [*]: /cancel, inactivity
 ```
 While editing (entered from CHOOSE_EDIT), a valid answer returns to CONFIRM instead of moving on.
+A photo, video or document sent at any step is attached to the draft (up to 10).
 """
 
 from enum import StrEnum
@@ -32,5 +43,8 @@ class Step(StrEnum):
     ORDER_ID = "order_id"
     PROBLEM = "problem"
     CATEGORY = "category"
+    PHOTOS = "photos"
+    RESOLUTION = "resolution"
+    CONTACT = "contact"
     CONFIRM = "confirm"
     CHOOSE_EDIT = "choose_edit"

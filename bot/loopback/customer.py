@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.loopback.telegram import BOT_FIRST_NAME, BOT_ID, ChatMessage
+from bot.loopback.telegram import BOT_FIRST_NAME, BOT_ID, ChatMessage, StoredFile
 
 CONTENT_KINDS: dict[str, dict[str, Any]] = {
     "sticker": {
@@ -65,6 +65,43 @@ class CustomerUpdates:
         """A sticker, photo, voice message, location or contact instead of text."""
         return {"message": self._message(**CONTENT_KINDS[kind])}
 
+    def file(
+        self,
+        stored: StoredFile,
+        kind: str = "photo",
+        *,
+        caption: str | None = None,
+        album: str | None = None,
+        name: str | None = None,
+        mime: str | None = None,
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """A photo, video or document (a file the loopback keeps); `album` is the
+        media_group_id its album's messages share, `size` what Telegram says it weighs."""
+        described: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content) if size is None else size,
+        }
+        if kind == "photo":
+            content: dict[str, Any] = {"photo": [{**described, "width": 1280, "height": 960}]}
+        elif kind == "video":
+            video = {**described, "width": 1280, "height": 720, "duration": 4}
+            content = {"video": video | _named(name, mime or "video/mp4")}
+        else:
+            content = {"document": described | _named(name, mime)}
+        if caption is not None:
+            content["caption"] = caption
+        if album is not None:
+            content["media_group_id"] = album
+        return {"message": self._message(**content)}
+
+    def contact(self, *, own: bool = True, phone: str = "420777123456") -> dict[str, Any]:
+        """A shared contact: the user's own (Telegram's button) or someone else's card."""
+        contact: dict[str, Any] = {"phone_number": phone, "first_name": self.user["first_name"]}
+        contact["user_id"] = self.id if own else self.id + 1
+        return {"message": self._message(contact=contact)}
+
     def edit(self, text: str) -> dict[str, Any]:
         """An edit of the user's previous message."""
         message = self._message(text=text)
@@ -104,3 +141,8 @@ def make_user(user_id: int, first_name: str = "Ada", **fields: Any) -> dict[str,
     }
     user.update(fields)
     return {k: v for k, v in user.items() if v is not None}
+
+
+def _named(name: str | None, mime: str | None) -> dict[str, Any]:
+    """A file's name and type, as far as they are given."""
+    return {k: v for k, v in (("file_name", name), ("mime_type", mime)) if v is not None}

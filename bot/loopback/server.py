@@ -85,6 +85,22 @@ class _MethodHandler(tornado.web.RequestHandler):
         logger.exception("The loopback Bot API failed")
 
 
+class _FileHandler(tornado.web.RequestHandler):
+    """GET /file/bot<token>/<path>: a file's bytes, as Telegram serves what getFile named."""
+
+    def initialize(self, telegram: LoopbackTelegram) -> None:
+        self.telegram = telegram
+
+    def get(self, token: str, path: str) -> None:
+        content = self.telegram.file_content(path)
+        if content is None:
+            self.set_status(404)
+            self.finish("Not Found")
+            return
+        self.set_header("Content-Type", "application/octet-stream")
+        self.finish(content)
+
+
 class LoopbackBotApiServer:
     """Serves a LoopbackTelegram on a free port of 127.0.0.1.
 
@@ -114,7 +130,12 @@ class LoopbackBotApiServer:
                     r"/bot(?P<token>[^/]+)/(?P<method>\w+)",
                     _MethodHandler,
                     {"telegram": self.telegram, "latency_seconds": self.latency_seconds},
-                )
+                ),
+                (
+                    r"/file/bot(?P<token>[^/]+)/(?P<path>.+)",
+                    _FileHandler,
+                    {"telegram": self.telegram},
+                ),
             ]
         )
         sockets = tornado.netutil.bind_sockets(self._requested_port, LOOPBACK_HOST)

@@ -36,6 +36,9 @@ CONFLICT = (
     "running"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+# The most a bot can download (getFile), and what an album may hold.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+ALBUM_SIZES = range(2, 11)
 
 
 class BotApiError(Exception):
@@ -68,7 +71,9 @@ OutageKind = Literal["502", "429", "drop"]
 
 @dataclass
 class ChatMessage:
-    """A message of the bot as it stands now (after edits)."""
+    """A message of the bot as it stands now (after edits); `file` is the file_id of the
+    photo, video or document it shows (`photo` too for a photo), `reply_keyboard` the labels
+    of a keyboard under the message field."""
 
     chat_id: int
     message_id: int
@@ -76,6 +81,10 @@ class ChatMessage:
     photo: str = ""
     keyboard: list[list[dict[str, Any]]] = field(default_factory=list)
     deleted: bool = False
+    file: str = ""
+    file_kind: str = ""
+    album: str = ""
+    reply_keyboard: list[str] = field(default_factory=list)
 
     @property
     def buttons(self) -> list[str]:
@@ -89,6 +98,16 @@ class ChatMessage:
                 if button["text"] == label:
                     return str(button.get("callback_data", ""))
         raise LookupError(f"no button {label!r} among {self.buttons}")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file a customer sent, as Telegram keeps it: getFile names it, the file URL serves it."""
+
+    file_id: str
+    file_unique_id: str
+    path: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,9 @@ class LoopbackTelegram:
         self.polls = 0
         self.conflicts = 0
         self._poll_generation = 0
+        self.files: dict[str, StoredFile] = {}
+        self._file_numbers = itertools.count(1)
+        self._albums = itertools.count(1)
 
     # -- the bot's side ----------------------------------------------------------------------
 
@@ -228,6 +250,22 @@ class LoopbackTelegram:
         if isinstance(query, dict):
             self.open_queries[str(query["id"])] = self.clock() if at is None else at
 
+    def add_file(self, content: bytes, kind: str = "photo") -> StoredFile:
+        """Keeps a file a customer sends, with ids in Telegram's style; returns it."""
+        number = next(self._file_numbers)
+        stored = StoredFile(
+            file_id=f"AgAC{kind}-{number:04d}-loopback",
+            file_unique_id=f"AQAD{number:04d}",
+            path=f"{kind}s/file_{number}",
+            content=content,
+        )
+        self.files[stored.file_id] = stored
+        return stored
+
+    def file_content(self, path: str) -> bytes | None:
+        """What the file URL `<base>/file/bot<token>/<path>` serves (None: no such file)."""
+        return next((f.content for f in self.files.values() if f.path == path), None)
+
     def chat_messages(self, chat_id: int) -> list[ChatMessage]:
         """The bot's messages in a chat as they look now, oldest first (deleted left out)."""
         return [
@@ -251,7 +289,45 @@ class LoopbackTelegram:
         return self._store(params, text=str(params["text"]))
 
     def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._store(params, text=str(params.get("caption", "")), photo=str(params["photo"]))
+        return self._send_file(params, "photo")
+
+    def _api_sendVideo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._send_file(params, "video")
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._send_file(params, "document")
+
+    def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        items = params.get("media")
+        if not isinstance(items, list) or len(items) not in ALBUM_SIZES:
+            raise BotApiError(400, "Bad Request: wrong number of media in the album")
+        kinds = {str(item.get("type")) for item in items}
+        if "document" in kinds and kinds != {"document"}:
+            raise BotApiError(400, "Bad Request: document can't be mixed with other media types")
+        album = f"album-{next(self._albums)}"
+        sent = []
+        for item in items:
+            check_request("sendMediaGroup", {**item, "chat_id": params["chat_id"]})
+            kind = str(item.get("type"))
+            sent.append(
+                self._send_file(
+                    {"chat_id": params["chat_id"], kind: item.get("media"), **item}, kind, album
+                )
+            )
+        return sent
+
+    def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self.files.get(str(params.get("file_id")))
+        if stored is None:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        if len(stored.content) > MAX_DOWNLOAD_BYTES:
+            raise BotApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": stored.path,
+        }
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(params)
@@ -293,6 +369,28 @@ class LoopbackTelegram:
     def _store(self, params: dict[str, Any], *, text: str, photo: str = "") -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         message = ChatMessage(chat_id, next(self._message_ids), text, photo, keyboard_of(params))
+        if photo:
+            message.file, message.file_kind = photo, "photo"
+        message.reply_keyboard = reply_keyboard_of(params)
+        self.messages[(chat_id, message.message_id)] = message
+        return self._as_telegram(message)
+
+    def _send_file(self, params: dict[str, Any], kind: str, album: str = "") -> dict[str, Any]:
+        """A photo, video or document sent by file_id (one Telegram keeps) or by URL."""
+        file = str(params.get(kind) or "")
+        if file not in self.files and not file.startswith(("https://", "http://")):
+            raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        chat_id = int(params["chat_id"])
+        message = ChatMessage(
+            chat_id,
+            next(self._message_ids),
+            str(params.get("caption") or ""),
+            photo=file if kind == "photo" else "",
+            keyboard=keyboard_of(params),
+            file=file,
+            file_kind=kind,
+            album=album,
+        )
         self.messages[(chat_id, message.message_id)] = message
         return self._as_telegram(message)
 
@@ -311,8 +409,13 @@ class LoopbackTelegram:
             "chat": {"id": message.chat_id, "type": "private"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": BOT_FIRST_NAME},
         }
-        if message.photo:
+        if message.file_kind == "photo":
             result["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+            result["caption"] = message.text
+        elif message.file_kind:
+            result[message.file_kind] = {"file_id": message.file, "file_unique_id": "u"}
+            if message.file_kind == "video":
+                result["video"] |= {"width": 1, "height": 1, "duration": 1}
             result["caption"] = message.text
         else:
             result["text"] = message.text
@@ -356,4 +459,16 @@ def keyboard_of(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
     if isinstance(markup, dict):
         rows = markup.get("inline_keyboard", [])
         return list(rows) if isinstance(rows, list) else []
+    return []
+
+
+def reply_keyboard_of(params: dict[str, Any]) -> list[str]:
+    """The labels of a keyboard under the message field (ReplyKeyboardMarkup) in a call."""
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict) and isinstance(markup.get("keyboard"), list):
+        return [
+            str(button["text"] if isinstance(button, dict) else button)
+            for row in markup["keyboard"]
+            for button in row
+        ]
     return []

@@ -8,18 +8,19 @@ Telegram takes them. Error reports are best effort: sent at once, a failure only
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.backends.base import BackendRejected, Receipt, StatusCode
+from bot.complaint import Attachment
 from bot.conversation.callbacks import Action, encode
-from bot.conversation.render import category_label, fit, shorten
+from bot.conversation.render import category_label, complaint_evidence, fit, shorten
 from bot.conversation.results import keyboard_rows
 from bot.i18n import Messages, Translator
-from bot.storage.deliveries import Delivery, NewDelivery, OutgoingMessage
+from bot.storage.deliveries import Delivery, MediaItem, NewDelivery, OutgoingMessage
 from bot.storage.ledger import LedgerEntry, QuarantinedRow
 
 logger = logging.getLogger(__name__)
@@ -41,20 +42,37 @@ class OperatorChat:
         translator: Translator,
         categories: Mapping[str, str],
         *,
+        resolutions: Mapping[str, str] | None = None,
         desk_buttons: bool = False,
     ) -> None:
         self._bot = bot
         self.chat_id = chat_id
         self._t: Messages = translator.for_language(OPERATOR_LANGUAGE)
         self._categories = categories
+        self._resolutions = resolutions
         self._desk_buttons = desk_buttons
 
-    def registered(self, entry: LedgerEntry, receipt: Receipt) -> NewDelivery:
-        """A complaint was registered: its number, order, problem, customer (and, on the local
-        desk, buttons that move it on)."""
+    def registered(self, entry: LedgerEntry, receipt: Receipt) -> list[NewDelivery]:
+        """A complaint was registered: its number, order, problem, customer, solution wanted
+        and contact (and, on the local desk, buttons that move it on); its files right under."""
         keyboard = desk_keyboard(self._t, receipt.number) if self._desk_buttons else None
         text = self._t("operator.registered", number=receipt.number, **self._about(entry))
-        return self._post("registered", text, entry.id, keyboard)
+        evidence = complaint_evidence(self._t, entry.envelope.entity, self._resolutions)
+        if evidence:
+            text = "\n\n".join([text, "\n".join(evidence)])
+        posts = [self._post("registered", text, entry.id, keyboard)]
+        for batch in media_batches(entry.envelope.entity.attachments or ()):
+            caption = self._t("operator.files", number=receipt.number, count=len(batch))
+            posts.append(
+                NewDelivery(
+                    user_id=self.chat_id,
+                    chat_id=self.chat_id,
+                    kind="operator-files",
+                    message=OutgoingMessage(text="", caption=caption, media=batch),
+                    complaint_id=entry.id,
+                )
+            )
+        return posts
 
     def rejected(self, entry: LedgerEntry, error: BackendRejected) -> NewDelivery:
         """The backend refused a complaint; `error.detail` says why (it never holds secrets)."""
@@ -147,6 +165,15 @@ class OperatorChat:
             message=OutgoingMessage(text=fit(text), keyboard=keyboard_rows(keyboard)),
             complaint_id=complaint_id,
         )
+
+
+def media_batches(attachments: Sequence[Attachment]) -> list[list[MediaItem]]:
+    """The files as Telegram can group them: photos and videos in one album, documents in
+    another (an album cannot mix the two)."""
+    items = [MediaItem(kind=a.kind, file_id=a.fileId) for a in attachments]
+    visual = [item for item in items if item.kind != "document"]
+    documents = [item for item in items if item.kind == "document"]
+    return [batch for batch in (visual, documents) if batch]
 
 
 DESK_BUTTONS = (

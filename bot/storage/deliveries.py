@@ -31,13 +31,23 @@ class DeliveryState(StrEnum):
     DROPPED = "dropped"  # a passing notice ("Submitting…") that was not worth retrying
 
 
+class MediaItem(BaseModel):
+    """A file Telegram keeps, to be sent by its file_id (a customer's evidence)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str  # photo, video or document
+    file_id: str
+
+
 class OutgoingMessage(BaseModel):
     """What to show: HTML text (or a photo with an HTML caption) and its inline keyboard.
 
     `replace_message_id` is a message of ours this one replaces: text is edited into it, a
     photo is sent and the old message deleted. Once a replacement proves impossible, the
     decision to send instead is recorded, so a retry never shows the message twice.
-    `transient` notices are shown at most once and never retried.
+    `transient` notices are shown at most once and never retried. `media` is sent as an
+    album (or one file) with `caption` on its first item, in place of a text.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -49,6 +59,7 @@ class OutgoingMessage(BaseModel):
     html: bool = True
     replace_message_id: int | None = None
     transient: bool = False
+    media: list[MediaItem] = []
 
 
 @dataclass(frozen=True, slots=True)

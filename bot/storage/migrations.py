@@ -119,6 +119,13 @@ SQLITE_MIGRATIONS: list[str] = [
     );
     CREATE INDEX processed_updates_by_age ON processed_updates (processed_at)
     """,
+    # 4: what the desk keeps of a complaint's evidence: the solution wanted, the contact
+    # given and the files (JSON: kind, file_id, name, type, size).
+    """
+    ALTER TABLE desk_complaints ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
+    ALTER TABLE desk_complaints ADD COLUMN contact TEXT NOT NULL DEFAULT '';
+    ALTER TABLE desk_complaints ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -232,5 +239,12 @@ POSTGRES_MIGRATIONS: list[str] = [
         processed_at  DOUBLE PRECISION NOT NULL
     );
     CREATE INDEX processed_updates_by_age ON processed_updates (processed_at);
+    """,
+    # 4: what the desk keeps of a complaint's evidence: the solution wanted, the contact
+    # given and the files (JSON: kind, file_id, name, type, size).
+    """
+    ALTER TABLE desk_complaints ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
+    ALTER TABLE desk_complaints ADD COLUMN contact TEXT NOT NULL DEFAULT '';
+    ALTER TABLE desk_complaints ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'
     """,
 ]

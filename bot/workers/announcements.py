@@ -26,9 +26,12 @@ class Announcements:
         categories: Mapping[str, str],
         preferences: CustomerPreferences,
         operator: OperatorChat | None,
+        *,
+        resolutions: Mapping[str, str] | None = None,
     ) -> None:
         self._translator = translator
         self._categories = categories
+        self._resolutions = resolutions
         self._preferences = preferences
         self._operator = operator
 
@@ -42,10 +45,11 @@ class Announcements:
         return self._translator.for_language(chosen or entry.language)
 
     def registered(self, entry: LedgerEntry, receipt: Receipt) -> list[NewDelivery]:
-        """The card with the number, and the operators' post."""
-        owed = [results.card(self.messages_for(entry), entry, receipt, self._categories)]
+        """The card with the number, and the operators' post (with the complaint's files)."""
+        t = self.messages_for(entry)
+        owed = [results.card(t, entry, receipt, self._categories, self._resolutions)]
         if self._operator is not None:
-            owed.append(self._operator.registered(entry, receipt))
+            owed.extend(self._operator.registered(entry, receipt))
         return owed
 
     def submitting(self, entry: LedgerEntry) -> list[NewDelivery]:

@@ -16,7 +16,13 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
@@ -194,6 +200,8 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         passing notice had nothing left to replace)."""
         keyboard = _markup(message)
         parse_mode = ParseMode.HTML if message.html else None
+        if message.media:
+            return await self._send_media(delivery.chat_id, message, parse_mode)
         if message.photo:
             try:
                 sent = await self._bot.send_photo(
@@ -247,6 +255,34 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             delivery.chat_id, message.text, parse_mode=parse_mode, reply_markup=keyboard
         )
         return sent.message_id
+
+    async def _send_media(
+        self, chat_id: int, message: OutgoingMessage, parse_mode: ParseMode | None
+    ) -> int:
+        """A customer's files by their file_id: one file as itself, several as an album, the
+        caption on the first; the id of the first message."""
+        caption = message.caption or None
+        if len(message.media) == 1:
+            item = message.media[0]
+            if item.kind == "photo":
+                sent = await self._bot.send_photo(
+                    chat_id, item.file_id, caption=caption, parse_mode=parse_mode
+                )
+            elif item.kind == "video":
+                sent = await self._bot.send_video(
+                    chat_id, item.file_id, caption=caption, parse_mode=parse_mode
+                )
+            else:
+                sent = await self._bot.send_document(
+                    chat_id, item.file_id, caption=caption, parse_mode=parse_mode
+                )
+            return sent.message_id
+        album = [
+            _input_media(item.kind, item.file_id, caption if index == 0 else None, parse_mode)
+            for index, item in enumerate(message.media)
+        ]
+        messages = await self._bot.send_media_group(chat_id, album)
+        return messages[0].message_id
 
     async def _remove(self, chat_id: int, message_id: int) -> None:
         try:
@@ -313,3 +349,14 @@ def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
 def _plain(markup: str) -> str:
     """HTML as plain text (the fallback when Telegram could not parse our markup)."""
     return html.unescape(_TAGS.sub("", markup))
+
+
+def _input_media(
+    kind: str, file_id: str, caption: str | None, parse_mode: ParseMode | None
+) -> InputMediaPhoto | InputMediaVideo | InputMediaDocument:
+    """One item of an album."""
+    if kind == "photo":
+        return InputMediaPhoto(file_id, caption=caption, parse_mode=parse_mode)
+    if kind == "video":
+        return InputMediaVideo(file_id, caption=caption, parse_mode=parse_mode)
+    return InputMediaDocument(file_id, caption=caption, parse_mode=parse_mode)

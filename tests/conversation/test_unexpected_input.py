@@ -27,6 +27,9 @@ from tests.helpers.bot_api import BotMessage
 from tests.helpers.driver import BotHarness, Customer, Turn
 
 OLD_ORDER = "OLD-0001"
+# Photos, videos and documents are attached wherever they are sent (tests/conversation/
+# test_files.py); what the bot cannot use gets this answer.
+NOT_READABLE = "I can read text, photos, videos and documents here, but not this kind of message."
 
 
 @dataclass
@@ -63,10 +66,10 @@ class Unexpected:
 
 
 UNEXPECTED = {
-    "sticker": Unexpected(lambda c, _: c.send_content("sticker"), "I can only read text here."),
-    "photo": Unexpected(lambda c, _: c.send_content("photo"), "I can only read text here."),
-    "voice": Unexpected(lambda c, _: c.send_content("voice"), "I can only read text here."),
-    "location": Unexpected(lambda c, _: c.send_content("location"), "I can only read text here."),
+    "sticker": Unexpected(lambda c, _: c.send_content("sticker"), NOT_READABLE),
+    "voice": Unexpected(lambda c, _: c.send_content("voice"), NOT_READABLE),
+    "location": Unexpected(lambda c, _: c.send_content("location"), NOT_READABLE),
+    "contact": Unexpected(lambda c, _: c.send_content("contact"), NOT_READABLE),
     "edited-message": Unexpected(
         lambda c, _: c.edit("Other"), "I do not pick up changes to earlier messages."
     ),

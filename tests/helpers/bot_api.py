@@ -19,6 +19,7 @@ from bot.loopback.telegram import (
 )
 
 BotMessage = ChatMessage
+FILE_URL_MARK = "/file/bot"
 __all__ = ["BOT_ID", "BOT_USERNAME", "ApiCall", "BotMessage", "FakeBotApi"]
 
 
@@ -48,6 +49,9 @@ class FakeBotApi(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if FILE_URL_MARK in url:  # a download of a file getFile named
+            content = self.telegram.file_content(url.split(FILE_URL_MARK, 1)[1].split("/", 1)[1])
+            return (200, content) if content is not None else (404, b"Not Found")
         api_method = url.rsplit("/", 1)[-1]
         params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
         try:

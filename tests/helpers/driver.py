@@ -21,7 +21,7 @@ from telegram.ext import CallbackContext
 
 from bot.app import BuiltBot, build_application
 from bot.backends.base import ComplaintBackend
-from bot.config import Settings
+from bot.config import DEFAULT_RESOLUTIONS, Settings
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.telegram import LoopbackTelegram
 from tests.helpers.bot_api import ApiCall, BotMessage, FakeBotApi
@@ -40,18 +40,40 @@ def use_database_url(url: str | None) -> None:
     _database_url = url
 
 
+# The same, for a `python -m bot` process (an empty COMPLAINT_RESOLUTIONS means none).
+OLD_FLOW = {"COMPLAINT_RESOLUTIONS": "", "ASK_PHOTOS": "off"}
+# The settings of the steps after CATEGORY as a shop gets them without setting anything.
+PRODUCT_DEFAULTS: dict[str, Any] = {
+    "complaint_resolutions": DEFAULT_RESOLUTIONS,
+    "ask_photos": "optional",
+}
+
+
 def make_settings(database_path: Path, **overrides: Any) -> Settings:
     """Settings for a test: no .env, no rate limiting, a test token, the given database (or,
-    in a both_engines test's PostgreSQL turn, that test's PostgreSQL database)."""
+    in a both_engines test's PostgreSQL turn, that test's PostgreSQL database).
+
+    Tests get the three-question flow of a shop that sets `COMPLAINT_RESOLUTIONS=` and
+    `ASK_PHOTOS=off` (the flow every shop had before those steps); the tests of those steps
+    turn them on with PRODUCT_DEFAULTS or their own values.
+    """
     values: dict[str, Any] = {
         "telegram_bot_token": "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl",
         "database_path": database_path,
         "telegram_rate_limit_per_second": 0,
+        "complaint_resolutions": {},
+        "ask_photos": "off",
     }
     if _database_url is not None:
         values["database_url"] = _database_url
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def sample_bytes(kind: str) -> bytes:
+    """A few bytes standing in for a file of this kind."""
+    headers = {"photo": b"\xff\xd8\xff\xe0JFIF", "video": b"\x00\x00\x00\x18ftypmp42"}
+    return headers.get(kind, b"%PDF-1.7\n") + kind.encode() * 8
 
 
 class FakeClock:
@@ -256,6 +278,40 @@ class Customer:
     async def send_content(self, kind: str) -> Turn:
         """Sends a sticker, photo, voice message, location or contact instead of text."""
         return await self.harness.feed(self.updates.content(kind), self.id)
+
+    async def send_file(
+        self,
+        kind: str = "photo",
+        *,
+        content: bytes | None = None,
+        caption: str | None = None,
+        album: str | None = None,
+        name: str | None = None,
+        mime: str | None = None,
+        size: int | None = None,
+    ) -> Turn:
+        """Sends a photo, video or document (kept by the loopback Telegram, so getFile and the
+        file URL serve `content`)."""
+        stored = self.harness.api.telegram.add_file(content or sample_bytes(kind), kind)
+        update = self.updates.file(
+            stored, kind, caption=caption, album=album, name=name, mime=mime, size=size
+        )
+        return await self.harness.feed(update, self.id)
+
+    async def send_album(
+        self, count: int = 3, *, caption: str | None = None, kind: str = "photo"
+    ) -> Turn:
+        """An album: `count` messages sharing a media_group_id, the caption on the first."""
+        album = f"album-{self.id}-{len(self.harness.api.calls)}"
+        calls: list[ApiCall] = []
+        for index in range(count):
+            turn = await self.send_file(kind, caption=caption if index == 0 else None, album=album)
+            calls.extend(turn.calls)
+        return Turn(calls, self.id)
+
+    async def share_contact(self, *, own: bool = True) -> Turn:
+        """Shares a contact: their own number (Telegram's button) or someone else's card."""
+        return await self.harness.feed(self.updates.contact(own=own), self.id)
 
     async def edit(self, text: str) -> Turn:
         """Edits the customer's previous message."""

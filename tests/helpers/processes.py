@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.driver import OLD_FLOW
+
 TEST_TOKEN = "123456:LOOPBACK-token-for-tests-only-abcdefghij"
 WAIT_SECONDS = 30.0
 
@@ -41,6 +43,7 @@ class BotProcess:
             "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
             "DATABASE_PATH": str(self.workdir / "bot.sqlite3"),
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
+            **OLD_FLOW,
         }
         env.update({name.upper(): str(value) for name, value in self.settings.items()})
         return env

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import ApiCall, LoopbackTelegram
-from tests.helpers.driver import BotHarness
+from tests.helpers.driver import OLD_FLOW, BotHarness
 from tests.helpers.transcript import CUSTOMER_ID, Outputs, ScriptedHttp, TranscriptFailure
 
 # How long the process may take to answer, and how long "nothing more" must last.
@@ -70,6 +70,7 @@ class ProcessTarget:
             "TELEGRAM_API_BASE_URL": self.server.base_url,
             "DATABASE_PATH": str(self.workdir / "bot.sqlite3"),
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
+            **OLD_FLOW,
             **{name.upper(): str(value) for name, value in self.settings.items()},
         }
         polls = self.telegram.polls

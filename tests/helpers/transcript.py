@@ -18,10 +18,10 @@ import httpx
 import yaml
 
 from bot.loopback.customer import CustomerUpdates, make_user
-from bot.loopback.telegram import ApiCall, LoopbackTelegram
+from bot.loopback.telegram import ApiCall, LoopbackTelegram, reply_keyboard_of
 
 TRANSCRIPTS_DIR = Path(__file__).parent.parent / "transcripts"
-ACTIONS = {"user", "press", "press_data", "send", "edit"}
+ACTIONS = {"user", "press", "press_data", "send", "album", "edit"}
 STEP_KINDS = ACTIONS | {
     "bot",
     "restart",
@@ -255,9 +255,23 @@ def check_output(expected: dict[str, Any], call: ApiCall | None, where: str) -> 
     if "photo" in expected and (call.method == "sendPhoto") != bool(expected["photo"]):
         kind = "a photo" if expected["photo"] else "a text message, not a photo"
         raise TranscriptFailure(f"{where}: expected {kind}; the bot said {said}")
+    if "reply_keyboard" in expected and reply_keyboard_of(call.params) != list(
+        expected["reply_keyboard"]
+    ):
+        raise TranscriptFailure(
+            f"{where}: expected the keyboard {expected['reply_keyboard']} under the message "
+            f"field; got {reply_keyboard_of(call.params)} with {said}"
+        )
+    if expected.get("keyboard_removed") and not _removes_keyboard(call):
+        raise TranscriptFailure(f"{where}: expected the keyboard to be taken away; got {said}")
     if "edited" in expected and (call.method == "editMessageText") != bool(expected["edited"]):
         kind = "an edit of its message" if expected["edited"] else "a new message"
         raise TranscriptFailure(f"{where}: expected {kind}; got {call.method} {said}")
+
+
+def _removes_keyboard(call: ApiCall) -> bool:
+    markup = call.params.get("reply_markup")
+    return isinstance(markup, dict) and bool(markup.get("remove_keyboard"))
 
 
 async def replay(transcript: Transcript, target: Target, customer_id: int = CUSTOMER_ID) -> None:
@@ -268,7 +282,8 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
         where = f"{transcript.name} step {number} ({kind}: {json.dumps(value, ensure_ascii=False)})"
         if kind in ACTIONS:
             outputs.skip_all()
-            await target.act(_action(kind, value, customer, target.telegram, where))
+            for update in _action(kind, value, customer, target.telegram, where):
+                await target.act(update)
         elif kind == "bot":
             if value == "silent":
                 await target.quiet()
@@ -289,11 +304,47 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
 
 def _action(
     kind: str, value: Any, customer: CustomerUpdates, telegram: LoopbackTelegram, where: str
+) -> list[dict[str, Any]]:
+    """The updates a step's action makes (an album is several)."""
+    if kind == "album":
+        options = dict(value) if isinstance(value, dict) else {"count": value}
+        album = f"album-{len(telegram.calls)}"
+        updates = []
+        for index in range(int(options.get("count", 3))):
+            caption = options.get("caption") if index == 0 else None
+            updates.append(_file(customer, telegram, {"caption": caption, "album": album}))
+        return updates
+    return [_one_action(kind, value, customer, telegram, where)]
+
+
+def _file(
+    customer: CustomerUpdates, telegram: LoopbackTelegram, options: dict[str, Any]
+) -> dict[str, Any]:
+    kind = str(options.get("kind", "photo"))
+    stored = telegram.add_file(f"{kind} sent in a transcript".encode(), kind)
+    return customer.file(
+        stored,
+        kind,
+        caption=options.get("caption"),
+        album=options.get("album"),
+        name=options.get("name"),
+        mime=options.get("mime"),
+        size=options.get("size"),
+    )
+
+
+def _one_action(
+    kind: str, value: Any, customer: CustomerUpdates, telegram: LoopbackTelegram, where: str
 ) -> dict[str, Any]:
     if kind == "user":
         return customer.text(str(value))
     if kind == "send":
-        return customer.content(str(value))
+        options = dict(value) if isinstance(value, dict) else {"kind": str(value)}
+        if options["kind"] in ("photo", "video", "document"):
+            return _file(customer, telegram, options)
+        if options["kind"] == "contact" and "own" in options:
+            return customer.contact(own=bool(options["own"]))
+        return customer.content(str(options["kind"]))
     if kind == "edit":
         return customer.edit(str(value))
     messages = telegram.chat_messages(customer.id)

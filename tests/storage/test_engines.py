@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.storage.migrations import SQLITE_MIGRATIONS
 from bot.storage.postgres import PostgresDatabase, numbered
 from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.driver import BotHarness
@@ -18,7 +19,7 @@ async def test_the_engine_is_the_one_the_settings_name(bot: BotHarness, engine: 
     database = bot.built.services.database
     expected = PostgresDatabase if engine == "postgres" else SqliteDatabase
     assert isinstance(database, expected)
-    assert await database.schema_version() == 3
+    assert await database.schema_version() == len(SQLITE_MIGRATIONS)
 
 
 async def test_desk_numbers_start_at_100001_and_are_never_reused(bot: BotHarness) -> None:

@@ -9,6 +9,7 @@ import pytest
 from bench.postgres import PostgresServer
 from bot.cli.migrate import migrate, migrate_to_postgres
 from bot.storage.ledger import LedgerState
+from bot.storage.migrations import SQLITE_MIGRATIONS
 from bot.telegram_html import plain_text
 from tests.helpers.driver import BotHarness, make_settings
 
@@ -59,5 +60,5 @@ async def test_migrate_says_where_the_database_stands(
 ) -> None:
     assert await migrate(make_settings(tmp_path / "bot.sqlite3")) == 0
     assert capsys.readouterr().out.strip() == (
-        f"SQLite {tmp_path / 'bot.sqlite3'} is at schema version 3."
+        f"SQLite {tmp_path / 'bot.sqlite3'} is at schema version {len(SQLITE_MIGRATIONS)}."
     )
