@@ -6,6 +6,7 @@ middleware document's own, `problemStatment` spelling included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +58,33 @@ def contact_line(contact: ContactInfo | None) -> str:
     if contact is None:
         return ""
     return " · ".join(value for value in (contact.phone, contact.email) if value)
+
+
+def file_lines(attachments: Sequence[Attachment]) -> list[str]:
+    """One line per file for a backend's text fields: kind, name, type, size, and where to get
+    it (its signed link, else Telegram's file_id, which the shop's own bot can fetch)."""
+    lines = []
+    for number, attachment in enumerate(attachments, start=1):
+        size = f"{attachment.size / 1024:.0f} KB" if attachment.size is not None else ""
+        parts = (attachment.kind, attachment.fileName, attachment.mimeType, size)
+        described = ", ".join(part for part in parts if part)
+        where = attachment.url or f"Telegram file_id {attachment.fileId}"
+        lines.append(f"{number}. {described}: {where}")
+    return lines
+
+
+def evidence_text(entity: EntityInfo, *, resolution: bool = True, contact: bool = True) -> str:
+    """The solution wanted, the contact and the files as plain text ("" when none); a
+    backend with fields of its own for the first two leaves them out."""
+    lines = []
+    if resolution and entity.resolution:
+        lines.append(f"Solution wanted: {entity.resolution}")
+    if contact and contact_line(entity.contact):
+        lines.append(f"Contact: {contact_line(entity.contact)}")
+    if entity.attachments:
+        lines.append(f"Files ({len(entity.attachments)}):")
+        lines.extend(file_lines(entity.attachments))
+    return "\n".join(lines)
 
 
 class EntityInfo(_Model):

@@ -29,7 +29,7 @@ from bot.backends.base import (
     StatusCode,
     Submission,
 )
-from bot.complaint import ComplaintEnvelope
+from bot.complaint import ComplaintEnvelope, evidence_text
 from bot.config import ConfigError, Settings, mapped_value
 
 logger = logging.getLogger(__name__)
@@ -90,11 +90,13 @@ class BizKitHubBackend(ComplaintBackend):
         base_url: str,
         api_key: SecretStr,
         variants: Mapping[str, str],
+        resolutions: Mapping[str, str] | None = None,
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._variants = dict(variants)
+        self._resolutions = dict(resolutions or {})
 
     @classmethod
     def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> BizKitHubBackend:
@@ -106,6 +108,7 @@ class BizKitHubBackend(ComplaintBackend):
             base_url=settings.bizkithub_base_url,
             api_key=settings.bizkithub_api_key,
             variants=settings.bizkithub_variants,
+            resolutions=settings.bizkithub_resolutions,
         )
 
     async def submit(self, submission: Submission) -> Receipt:
@@ -129,12 +132,23 @@ class BizKitHubBackend(ComplaintBackend):
                 f"BIZKITHUB_VARIANTS has no variantCode for category {category}",
                 reason=RejectionReason.MISCONFIGURED,
             )
-        return {
+        entity = envelope.entity
+        # The files have no field of their own: they are listed under the description.
+        files = evidence_text(entity, resolution=False, contact=False)
+        body: dict[str, Any] = {
             "variantCode": variant,
-            "orderNumber": envelope.entity.orderId,
-            "description": envelope.entity.problemStatment,
+            "orderNumber": entity.orderId,
+            "description": "\n\n".join(filter(None, [entity.problemStatment, files])),
             "customerName": envelope.customer_name(),
         }
+        method = mapped_value(self._resolutions, entity.resolution) if entity.resolution else ""
+        if method:  # BIZKITHUB_RESOLUTIONS maps a solution to "" to send none
+            body["resolutionMethodCode"] = method
+        if entity.contact is not None and entity.contact.email:
+            body["email"] = entity.contact.email
+        if entity.contact is not None and entity.contact.phone:
+            body["phone"] = entity.contact.phone
+        return body
 
     async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
         """Reads the complaint's detail: its status and the last event shared with the customer."""

@@ -27,7 +27,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.occ_auth import BACKEND, OccAuth, error_summary, misconfigured
-from bot.complaint import ComplaintEnvelope
+from bot.complaint import ComplaintEnvelope, evidence_text
 from bot.config import ConfigError, Settings, mapped_value
 
 logger = logging.getLogger(__name__)
@@ -269,7 +269,8 @@ class OccBackend(ComplaintBackend):
             "reason": reason,
             "orderId": entity.orderId,
             "type": APPEASEMENT_TYPE,
-            "notes": entity.problemStatment,
+            # The solution wanted, the contact and the files have no fields of their own.
+            "notes": "\n\n".join(filter(None, [entity.problemStatment, evidence_text(entity)])),
             "comments": [{"comment": comment}],
         }
 

@@ -22,7 +22,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.bizkithub import BizKitHubBackend
-from bot.complaint import ComplaintEnvelope, Customer, build_envelope
+from bot.complaint import Attachment, ComplaintEnvelope, ContactInfo, Customer, build_envelope
 from bot.config import Settings
 
 # The key of the seed's own examples (PROD + 28 letters), and its host.
@@ -464,3 +464,89 @@ async def test_probe_errors(router, backend, response, expected):
 
     with pytest.raises(expected):
         await backend.probe()
+
+
+# --- the solution wanted, the contact and the files ----------------------------------------
+
+SEED_RESOLUTIONS = {"refund": "refund", "replacement": "exchange", "repair": "repair", "*": ""}
+
+
+def evidence_envelope(resolution: str, *, urls: bool = False) -> ComplaintEnvelope:
+    """The seed's complaint with a solution, the seed's e-mail and phone, and three photos."""
+    photos = tuple(
+        Attachment(
+            kind="photo",
+            fileId=f"AgACphoto-{n}",
+            fileUniqueId=f"AQAD{n}",
+            mimeType="image/jpeg",
+            size=250_000,
+            url=f"https://bot.example.com/media/token-{n}" if urls else None,
+        )
+        for n in (1, 2, 3)
+    )
+    return build_envelope(
+        Customer(user_id=4242, first_name="Jan", last_name="Novák"),
+        order_id="25000087",
+        problem=PROBLEM,
+        category="product-related",
+        interest_type="productComplaint",
+        language_code="cs",
+        resolution=resolution,
+        attachments=photos,
+        contact=ContactInfo(phone="+420777123456", email="jan@barasek.com"),
+    )
+
+
+async def test_the_solution_contact_and_files_fill_the_seed_fields(router, client):
+    backend = BizKitHubBackend(
+        client,
+        base_url=BASE,
+        api_key=SecretStr(KEY),
+        variants=VARIANTS,
+        resolutions=SEED_RESOLUTIONS,
+    )
+    route = router.post(CREATE).respond(200, json={"id": SEED_ID})
+
+    await backend.submit(submission(evidence_envelope("replacement", urls=True)))
+
+    body = json.loads(route.calls.last.request.content)
+    assert body["resolutionMethodCode"] == "exchange"  # the seed's code for a replacement
+    assert body["email"] == "jan@barasek.com"
+    assert body["phone"] == "+420777123456"
+    description = body["description"]
+    assert description.startswith(PROBLEM + "\n\nFiles (3):\n")
+    for n in (1, 2, 3):
+        assert f"{n}. photo, image/jpeg, 244 KB: https://bot.example.com/media/token-{n}" in (
+            description
+        )
+
+
+async def test_a_solution_mapped_to_nothing_sends_no_method_and_files_name_their_ids(
+    router, client
+):
+    backend = BizKitHubBackend(
+        client,
+        base_url=BASE,
+        api_key=SecretStr(KEY),
+        variants=VARIANTS,
+        resolutions=SEED_RESOLUTIONS,
+    )
+    route = router.post(CREATE).respond(200, json={"id": SEED_ID})
+
+    await backend.submit(submission(evidence_envelope("none")))
+
+    body = json.loads(route.calls.last.request.content)
+    assert "resolutionMethodCode" not in body
+    assert "1. photo, image/jpeg, 244 KB: Telegram file_id AgACphoto-1" in body["description"]
+
+
+def test_from_settings_reads_bizkithub_resolutions(client):
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        complaint_backend="bizkithub",
+        bizkithub_api_key=KEY,
+        bizkithub_resolutions="refund=vraceni-penez,*=",
+    )
+    backend = BizKitHubBackend.from_settings(settings, client)
+    assert backend.payload(evidence_envelope("refund"))["resolutionMethodCode"] == "vraceni-penez"
+    assert "resolutionMethodCode" not in backend.payload(evidence_envelope("repair"))

@@ -26,7 +26,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.middleware import MiddlewareBackend
-from bot.complaint import ComplaintEnvelope, Customer, build_envelope
+from bot.complaint import Attachment, ComplaintEnvelope, ContactInfo, Customer, build_envelope
 from bot.config import Settings
 
 BASE = "https://middleware.example.com"
@@ -148,6 +148,55 @@ async def test_request_body_is_the_seed_example(mock: respx.MockRouter, backend:
     assert json.loads(request.content) == SEED_REQUEST
     assert request.headers["Idempotency-Key"] == "key-42"
     assert request.headers["Content-Type"] == "application/json"
+
+
+async def test_the_solution_files_and_contact_travel_inside_entity_info(
+    mock: respx.MockRouter, backend: MiddlewareBackend
+):
+    route = mock.post(RAISE_URL).respond(200, json=SEED_RESPONSE)
+    photos = tuple(
+        Attachment(
+            kind="photo",
+            fileId=f"AgACphoto-{n}",
+            fileUniqueId=f"AQAD{n}",
+            mimeType="image/jpeg",
+            size=120_000 + n,
+            url=f"https://bot.example.com/media/t{n}",
+        )
+        for n in (1, 2, 3)
+    )
+    envelope = build_envelope(
+        Customer(user_id=39987, first_name="Vignesh", last_name="M", username="vigneshm"),
+        order_id="748596",
+        problem="Product Not working. Need to service.",
+        category="product-related",
+        interest_type="productComplaint",
+        language_code="en",
+        resolution="replacement",
+        attachments=photos,
+        contact=ContactInfo(phone="+919876543210"),
+    )
+
+    await backend.submit(Submission(key="k", envelope=envelope))
+
+    sent = json.loads(route.calls.last.request.content)
+    entity = sent["queryInfo"]["parameters"]["params"]["entityInfo"]
+    seed_entity = SEED_REQUEST["queryInfo"]["parameters"]["params"]["entityInfo"]
+    assert {k: entity[k] for k in seed_entity} == seed_entity  # the seed's fields unchanged
+    assert entity["resolution"] == "replacement"
+    assert entity["attachments"] == [
+        {
+            "kind": "photo",
+            "fileId": f"AgACphoto-{n}",
+            "fileUniqueId": f"AQAD{n}",
+            "mimeType": "image/jpeg",
+            "size": 120_000 + n,
+            "url": f"https://bot.example.com/media/t{n}",
+        }
+        for n in (1, 2, 3)
+    ]
+    assert entity["contact"] == {"phone": "+919876543210"}
+    assert sent["conversationRequest"] == SEED_REQUEST["conversationRequest"]
 
 
 async def test_configured_interest_type_replaces_the_envelopes(

@@ -27,7 +27,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.occ import OccBackend, status_code_for
-from bot.complaint import ComplaintEnvelope, Customer, build_envelope
+from bot.complaint import Attachment, ComplaintEnvelope, ContactInfo, Customer, build_envelope
 from bot.config import Settings
 
 BASE = "https://occ.example.com"
@@ -1087,3 +1087,49 @@ async def test_secrets_never_reach_errors_or_logs(
         assert TOKEN not in text
     assert PASSWORD not in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_the_solution_contact_and_files_go_into_the_notes(
+    backend: OccBackend, router: respx.MockRouter, login: respx.Route
+) -> None:
+    created: list[dict[str, Any]] = []
+
+    def create(request: httpx.Request) -> httpx.Response:
+        created.append(json.loads(request.content))
+        return httpx.Response(200, json=appeasement("INCOMPLETE"))
+
+    router.post(APPEASEMENTS).mock(side_effect=create)
+    router.post(SUBMIT).respond(200, json=appeasement("SUBMITTED"))
+    document = Attachment(
+        kind="document",
+        fileId="BQACdoc-1",
+        fileUniqueId="AgADdoc1",
+        fileName="receipt.pdf",
+        mimeType="application/pdf",
+        size=81_920,
+        url="https://bot.example.com/media/signed-token",
+    )
+    env = build_envelope(
+        Customer(user_id=4242, first_name="Ada", last_name="Lovelace", username="ada"),
+        order_id="o10068",
+        problem=PROBLEM,
+        category="product-related",
+        interest_type="productComplaint",
+        language_code="en-US",
+        resolution="refund",
+        attachments=(document,),
+        contact=ContactInfo(email="ada@example.com"),
+    )
+
+    await backend.submit(submission(env))
+
+    (body,) = created
+    assert body["notes"] == (
+        f"{PROBLEM}\n\n"
+        "Solution wanted: refund\n"
+        "Contact: ada@example.com\n"
+        "Files (1):\n"
+        "1. document, receipt.pdf, application/pdf, 80 KB: "
+        "https://bot.example.com/media/signed-token"
+    )
+    assert "reference idem-1" in body["comments"][0]["comment"]  # the marker stays
