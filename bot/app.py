@@ -42,6 +42,7 @@ from bot.storage.engines import database_for
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
 from bot.storage.updates import UpdateLog
+from bot.web.links import MediaLinks
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
 from bot.workers.claims import instance_name
@@ -204,6 +205,7 @@ def build_application(
         preferences=preferences,
         clock=clock,
         holder=holder,
+        media_links=MediaLinks.from_settings(settings, clock),
     )
     poller = StatusPoller(
         ledger=ledger,

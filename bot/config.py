@@ -188,6 +188,7 @@ class Settings(BaseSettings):
     ask_contact: Literal["off", "optional", "required"] = "off"
     media_base_url: str | None = None
     media_link_secret: SecretStr | None = None
+    media_link_days: int = Field(default=30, ge=1, le=3650)
     media_cache_dir: Path | None = None
 
     @field_validator("database_url", mode="before")

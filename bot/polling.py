@@ -20,6 +20,8 @@ from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.app import BuiltBot
 from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
+from bot.web.media import media_routes
+from bot.web.server import HEALTH_PATH, WebServer
 from bot.workers.claims import POLLING_LEASE_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,11 @@ async def run_polling(
     """
     stop = stop if stop is not None else stop_on_signals()
     services = built.services
+    web = media_server(built)
     try:
+        if web is not None:
+            port = await web.start()
+            logger.info("Serving media links and %s on %s:%d", HEALTH_PATH, web.listen, port)
         if not await start(built, stop):
             return
         app = built.application
@@ -136,7 +142,23 @@ async def run_polling(
         await stop_updater(built.application.updater)
         with contextlib.suppress(Exception):
             await services.leases.release(POLLING_LEASE, services.holder)
+        if web is not None:
+            await web.stop()
         await shut_down(built)
+
+
+def media_server(built: BuiltBot) -> WebServer | None:
+    """In polling mode Telegram needs no server, but MEDIA_BASE_URL's links do: a small one
+    on WEBHOOK_LISTEN:WEBHOOK_PORT (the bot's public port in either mode) with the media
+    links and /healthz. None when MEDIA_BASE_URL is not set."""
+    services = built.services
+    routes = media_routes(
+        built.application.bot, services.media_links, services.settings.media_cache_dir
+    )
+    if not routes:
+        return None
+    settings = services.settings
+    return WebServer(built.application, settings.webhook_listen, settings.webhook_port, routes)
 
 
 async def _poll_while_leading(

@@ -20,6 +20,7 @@ from bot.storage.database import Database
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
 from bot.storage.updates import UpdateLog
+from bot.web.links import MediaLinks
 from bot.workers.delivery import DeliveryWorker
 from bot.workers.outbox import OutboxWorker
 
@@ -52,6 +53,8 @@ class Services:
     clock: Callable[[], float]
     # The name this process claims work under in the database.
     holder: str
+    # Signed links to complaints' files (None unless MEDIA_BASE_URL is set).
+    media_links: MediaLinks | None = None
 
     def language_of(self, user: User | None) -> str | None:
         """The customer's language: their /language choice, else their Telegram app's."""

@@ -42,6 +42,45 @@ def test_settings_come_from_the_environment_and_dotenv(
     assert settings.conversation_timeout_seconds == 150
 
 
+def test_the_evidence_steps_default_as_documented() -> None:
+    settings = load_settings(telegram_bot_token=TOKEN)
+    assert settings.ask_photos == "optional"
+    assert settings.photo_category_codes == {"product-related"}
+    assert settings.complaint_resolutions == {
+        "refund": "Refund",
+        "replacement": "Replacement",
+        "repair": "Repair",
+        "none": "No preference",
+    }
+    assert settings.ask_contact == "off"
+    assert settings.media_base_url is None and settings.media_link_days == 30
+
+
+def test_an_empty_complaint_resolutions_leaves_the_step_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMPLAINT_RESOLUTIONS", "")
+    assert load_settings(telegram_bot_token=TOKEN).complaint_resolutions == {}
+
+
+def test_ask_photos_off_asks_for_photos_in_no_category(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASK_PHOTOS", "off")
+    monkeypatch.setenv("PHOTO_CATEGORIES", "delivery,other")
+    assert load_settings(telegram_bot_token=TOKEN).photo_category_codes == set()
+    monkeypatch.setenv("ASK_PHOTOS", "required")
+    assert load_settings(telegram_bot_token=TOKEN).photo_category_codes == {"delivery", "other"}
+
+
+def test_media_links_are_signed_with_the_deep_link_secret_unless_they_have_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIA_BASE_URL", "https://bot.example.com")
+    monkeypatch.setenv("DEEP_LINK_SECRET", "deep-link-secret-0123")
+    assert load_settings(telegram_bot_token=TOKEN).media_secret == "deep-link-secret-0123"
+    monkeypatch.setenv("MEDIA_LINK_SECRET", "media-link-secret-0123")
+    assert load_settings(telegram_bot_token=TOKEN).media_secret == "media-link-secret-0123"
+
+
 def test_categories_also_read_as_json() -> None:
     settings = load_settings(complaint_categories='{"a": "Label, with comma"}')
     assert settings.complaint_categories == {"a": "Label, with comma"}
@@ -85,6 +124,25 @@ def test_categories_also_read_as_json() -> None:
                 "BIZKITHUB_VARIANTS": "unknown=reklamace",
             },
             "BIZKITHUB_VARIANTS",
+        ),
+        ({"PHOTO_CATEGORIES": "product-related,damaged"}, "PHOTO_CATEGORIES"),
+        ({"ASK_PHOTOS": "sometimes"}, "ASK_PHOTOS"),
+        ({"ASK_CONTACT": "yes"}, "ASK_CONTACT"),
+        ({"COMPLAINT_RESOLUTIONS": "Money Back=Refund"}, "COMPLAINT_RESOLUTIONS"),
+        ({"MEDIA_BASE_URL": "http://bot.example.com"}, "MEDIA_BASE_URL"),
+        ({"MEDIA_BASE_URL": "https://bot.example.com"}, "MEDIA_LINK_SECRET"),
+        (
+            {"MEDIA_BASE_URL": "https://bot.example.com", "MEDIA_LINK_SECRET": "short"},
+            "MEDIA_LINK_SECRET",
+        ),
+        ({"MEDIA_LINK_DAYS": "0"}, "MEDIA_LINK_DAYS"),
+        (
+            {
+                "COMPLAINT_BACKEND": "bizkithub",
+                "BIZKITHUB_API_KEY": GOOD_KEY,
+                "BIZKITHUB_RESOLUTIONS": "refund=refund,replacement=exchange",
+            },
+            "BIZKITHUB_RESOLUTIONS",
         ),
         ({"BOT_MODE": "webhook"}, "WEBHOOK_URL"),
         (

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 
@@ -56,3 +58,11 @@ def test_docker_compose_validates_the_file(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_setting_is_documented_in_env_example_and_the_readme() -> None:
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    names = [name.upper() for name in Settings.model_fields]
+    assert [n for n in names if f"\n{n}=" not in example] == []
+    assert [n for n in names if f"`{n}`" not in readme] == []

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.cli.desk import show
 from tests.helpers.driver import PRODUCT_DEFAULTS, BotHarness, make_settings
 
 OPERATORS = -100777
@@ -141,3 +142,39 @@ async def test_documents_go_to_the_operators_apart_from_photos_and_a_single_file
         assert "Complaint 100001" in files[0].text and "Complaint 100001" in files[2].text
     finally:
         await bot.stop()
+
+
+async def test_desk_show_lists_the_solution_the_contact_and_each_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3", **(PRODUCT_DEFAULTS | {"ask_contact": "optional"})
+    )
+    bot = BotHarness(settings)
+    await bot.start()
+    try:
+        ada = bot.customer()
+        await ada.send("/complaint")
+        await ada.send("748596")
+        await ada.send("The blender arrived with a cracked jug.")
+        await ada.press("Product-related")
+        await ada.send_album(2)
+        await ada.send_file("document", name="receipt.pdf", mime="application/pdf")
+        await ada.press("Done")
+        await ada.press("Replacement")
+        await ada.send("ada@example.com")
+        await ada.press("Submit")
+        await bot.settle()
+        capsys.readouterr()
+        assert await show(settings, "100001") == 0
+    finally:
+        await bot.stop()
+    lines = capsys.readouterr().out.splitlines()
+    photos = [f.file_id for f in bot.api.telegram.files.values()]
+    assert "  solution: replacement" in lines
+    assert "  contact:  ada@example.com" in lines
+    assert "  files:    3" in lines
+    listed = lines[lines.index("  files:    3") + 1 :]
+    assert listed[0].startswith("    1. photo, image/jpeg") and photos[0] in listed[0]
+    assert listed[2].startswith("    3. document, receipt.pdf, application/pdf")
+    assert photos[2] in listed[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -13,7 +14,8 @@ import httpx
 import pytest
 
 from bot.__main__ import ALLOWED_UPDATES
-from bot.app import build_application
+from bot.app import BuiltBot, build_application
+from bot.complaint import Attachment
 from bot.config import ConfigError
 from bot.conversation.handlers import MENU_COMMANDS
 from bot.web.webhook import SECRET_HEADER, WebhookConfig, serve
@@ -52,6 +54,7 @@ class Running:
     http: httpx.AsyncClient
     stop: asyncio.Event
     task: asyncio.Task[None]
+    built: BuiltBot
 
     async def replies_to(self, chat_id: int, count: int = 1) -> list[str]:
         """Waits (up to 5 s) for the bot's messages in a chat; their texts."""
@@ -70,12 +73,19 @@ class Running:
 @pytest.fixture
 async def running(tmp_path: Path) -> AsyncIterator[Running]:
     """The whole bot in webhook mode on 127.0.0.1 (a free port), its Bot API faked."""
+    async with _running(tmp_path) as bot:
+        yield bot
+
+
+@contextlib.asynccontextmanager
+async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
     settings = make_settings(
         tmp_path / "bot.sqlite3",
         bot_mode="webhook",
         webhook_url=WEBHOOK_URL,
         webhook_listen="127.0.0.1",
         webhook_secret=SECRET,
+        **extra,
     )
     api = WebhookBotApi()
     built = build_application(settings, request=api, http_client=offline_http_client())
@@ -90,11 +100,26 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
         task.result()  # raises what stopped the start-up
     port = ready.result()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-        yield Running(api, f"http://127.0.0.1:{port}", http, stop, task)
+        yield Running(api, f"http://127.0.0.1:{port}", http, stop, task, built)
         stop.set()
         async with asyncio.timeout(10):
             await task
     assert not built.application.running
+
+
+async def test_the_webhook_server_also_serves_signed_media_links(tmp_path: Path) -> None:
+    media = {"media_base_url": "https://bot.example.com/", "media_link_secret": "m" * 24}
+    async with _running(tmp_path, **media) as bot:
+        links = bot.built.services.media_links
+        assert links is not None
+        stored = bot.api.telegram.add_file(b"\xff\xd8\xff\xe0 a cracked jug")
+        url = links.url_for(
+            Attachment(kind="photo", fileId=stored.file_id, fileUniqueId=stored.file_unique_id)
+        )
+        path = url.removeprefix("https://bot.example.com")
+        served = await bot.http.get(path)
+        assert served.status_code == 200 and served.content == stored.content
+        assert (await bot.http.get(path + "x")).status_code == 403
 
 
 async def test_an_update_with_the_right_secret_is_answered(running: Running) -> None:

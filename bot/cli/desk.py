@@ -6,10 +6,10 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.backends.base import StatusCode
 from bot.backends.local import LocalDeskBackend, desk_number
+from bot.complaint import Attachment, file_lines
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.operators.desk import DeskChanges
@@ -88,21 +88,8 @@ async def show(settings: Settings, number: str | None) -> int:
             print(f"  solution: {row['resolution'] or '-'}")
             print(f"  contact:  {row['contact'] or '-'}")
             print(f"  note:     {row['note'] or '-'}")
-            files = json.loads(row["attachments"] or "[]")
+            files = [Attachment.model_validate(f) for f in json.loads(row["attachments"] or "[]")]
             print(f"  files:    {len(files) or '-'}")
-            for index, file in enumerate(files, start=1):
-                print(f"    {index}. {file_line(file)}")
+            for line in file_lines(files):
+                print(f"    {line}")
     return 0
-
-
-def file_line(file: dict[str, Any]) -> str:
-    """One attached file: kind, name, type, size, and its link or Telegram file_id."""
-    size = file.get("size")
-    parts = [
-        str(file.get("kind", "file")),
-        str(file.get("fileName") or ""),
-        str(file.get("mimeType") or ""),
-        f"{size / 1024:.0f} KB" if isinstance(size, int) else "",
-    ]
-    where = file.get("url") or f"file_id {file.get('fileId', '?')}"
-    return f"{', '.join(part for part in parts if part)}: {where}"

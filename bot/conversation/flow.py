@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.complaint import ContactInfo, build_envelope
+from bot.complaint import Attachment, ContactInfo, build_envelope
 from bot.config import DEFAULT_ORDER_ID_PATTERN
 from bot.conversation import render, results
 from bot.conversation.callbacks import Action, Press
@@ -350,6 +350,12 @@ class ComplaintFlow:
         if draft is not None:
             await send(update, self.question(t, draft))
 
+    def _linked(self, attachments: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+        """The files, each with a signed link when MEDIA_BASE_URL is set (backend staff open
+        it from the backend's own screen)."""
+        links = self.s.media_links
+        return links.with_links(attachments) if links is not None and attachments else attachments
+
     async def _submit(self, update: Update, draft: Draft, t: Messages) -> None:
         """Writes the complaint to the ledger, then acknowledges; the outbox files it."""
         query = update.callback_query
@@ -363,7 +369,7 @@ class ComplaintFlow:
             interest_type=self.s.settings.middleware_interest_type,
             language_code=self.s.language_code(user),
             resolution=draft.resolution,
-            attachments=tuple(draft.attachments),
+            attachments=self._linked(tuple(draft.attachments)),
             contact=ContactInfo(phone=draft.phone or None, email=draft.email or None),
         )
         message_id = query.message.message_id if query.message is not None else None

@@ -1,1 +1,1 @@
-"""The one HTTP server of the bot: the webhook and /healthz."""
+"""The bot's web side: one HTTP server for the webhook, /healthz and signed media links."""

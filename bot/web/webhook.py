@@ -10,27 +10,21 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 from urllib.parse import urlsplit
 
 import tornado.web
 from telegram import Update
-from telegram.ext import Application, ExtBot
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
+from telegram.ext import ExtBot
 
 from bot.app import BuiltBot
 from bot.config import ConfigError, Settings
 from bot.lifecycle import shut_down, start, stop_on_signals, until_telegram_answers
+from bot.web.media import media_routes
+from bot.web.server import HEALTH_PATH, AnyApplication, Route, WebServer
 
 logger = logging.getLogger(__name__)
 
-HEALTH_PATH = "/healthz"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-# Telegram's updates are a few kilobytes; anything far larger is not Telegram.
-MAX_BODY_BYTES = 1024 * 1024
-
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,83 +104,21 @@ class _TelegramUpdates(tornado.web.RequestHandler):
         self.finish(text)
 
 
-class _Health(tornado.web.RequestHandler):
-    """GET /healthz: 200 `ok` while the application runs, 503 while it starts or stops."""
-
-    SUPPORTED_METHODS = ("GET", "HEAD")
-
-    def initialize(self, bot_app: AnyApplication) -> None:
-        """Tornado's per-request set-up, with the application whose state is reported."""
-        self.bot_app = bot_app
-
-    def get(self) -> None:
-        """The health answer."""
-        running = self.bot_app.running
-        self.set_status(HTTPStatus.OK if running else HTTPStatus.SERVICE_UNAVAILABLE)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish("ok" if running else "not running")
-
-    def head(self) -> None:
-        """The health answer without a body."""
-        self.set_status(HTTPStatus.OK if self.bot_app.running else HTTPStatus.SERVICE_UNAVAILABLE)
-
-
-def _log_request(handler: tornado.web.RequestHandler) -> None:
-    """Tornado's access log, quieter: DEBUG, or WARNING for a 5xx (refusals log themselves)."""
-    status = handler.get_status()
-    starting = handler.request.path == HEALTH_PATH  # 503 while starting or stopping: expected
-    level = logging.DEBUG if status < 500 or starting else logging.WARNING
-    request = handler.request
-    logger.log(
-        level,
-        "%s %s %d (%s, %.1f ms)",
-        request.method,
-        request.path,
-        status,
-        request.remote_ip,
-        1000 * request.request_time(),
+def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
+    """Telegram's updates on the webhook path, and the media links when they are served."""
+    secret = config.secret_token.encode()
+    routes: list[Route] = [
+        (
+            _path_pattern(config.path),
+            _TelegramUpdates,
+            {"bot_app": built.application, "secret_token": secret},
+        )
+    ]
+    services = built.services
+    links = media_routes(
+        built.application.bot, services.media_links, services.settings.media_cache_dir
     )
-
-
-class WebhookServer:
-    """A tornado HTTP server with the webhook path and the health endpoint."""
-
-    def __init__(self, application: AnyApplication, config: WebhookConfig) -> None:
-        self.config = config
-        secret = config.secret_token.encode()
-        app = tornado.web.Application(
-            [
-                (re.escape(HEALTH_PATH), _Health, {"bot_app": application}),
-                (
-                    _path_pattern(config.path),
-                    _TelegramUpdates,
-                    {"bot_app": application, "secret_token": secret},
-                ),
-            ],
-            log_function=_log_request,
-        )
-        self._server = HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=True)
-        self.port: int | None = None
-
-    async def start(self) -> int:
-        """Binds and starts serving; returns the port (useful when the configured port is 0)."""
-        sockets = bind_sockets(self.config.port, address=self.config.listen)
-        self._server.add_sockets(sockets)
-        self.port = int(sockets[0].getsockname()[1])
-        logger.info(
-            "Webhook server listening on %s:%d (updates on %s, health on %s)",
-            self.config.listen,
-            self.port,
-            self.config.path,
-            HEALTH_PATH,
-        )
-        return self.port
-
-    async def stop(self) -> None:
-        """Stops accepting connections and closes the open ones."""
-        self._server.stop()
-        await self._server.close_all_connections()
+    return routes + links
 
 
 def _path_pattern(path: str) -> str:
@@ -209,15 +141,16 @@ async def serve(
     """
     stop = stop if stop is not None else stop_on_signals()
     application = built.application
-    server = WebhookServer(application, config)
+    server = WebServer(application, config.listen, config.port, webhook_routes(built, config))
     try:
-        try:
-            port = await server.start()
-        except OSError as err:
-            raise ConfigError(
-                f"WEBHOOK_PORT: {config.listen}:{config.port} cannot be listened on "
-                f"({err.strerror or err})"
-            ) from None
+        port = await server.start()
+        logger.info(
+            "Webhook server listening on %s:%d (updates on %s, health on %s)",
+            config.listen,
+            port,
+            config.path,
+            HEALTH_PATH,
+        )
         if not await start(built, stop):
             return
         if application.post_init is not None:
