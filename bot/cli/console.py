@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.lifecycle import shut_down, start
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
-from bot.loopback.telegram import ApiCall, LoopbackTelegram
+from bot.loopback.telegram import ApiCall, LoopbackTelegram, reply_keyboard_of
 
 CONSOLE_TOKEN = "1:console-loopback-token"  # noqa: S105 - only the loopback API sees it
 CONSOLE_USER_ID = 424242
@@ -36,6 +36,8 @@ QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
 BOLD, ITALIC, RESET = "\033[1m", "\033[3m", "\033[0m"
 # Up to this many digits, a number is taken as a button's number, not as text.
 BUTTON_NUMBER_DIGITS = 2
+# What the person types to press the button of a keyboard under the message field.
+KEYBOARD_KEY = "k"
 
 
 def styled(text: str, colour: bool) -> str:
@@ -56,6 +58,8 @@ class ConsoleChat:
         self.colour = out.isatty()
         self.recorder = recorder
         self.customer = CustomerUpdates(make_user(CONSOLE_USER_ID, **CONSOLE_USER))
+        # The keyboard under the message field, while the bot shows one.
+        self.keyboard: list[str] = []
         telegram.listeners.append(self.show)
 
     def show(self, call: ApiCall) -> None:
@@ -79,7 +83,24 @@ class ConsoleChat:
         if call.buttons:
             numbered = "  ".join(f"[{n}] {text}" for n, text in enumerate(call.buttons, 1))
             self._print(f"      {numbered}")
+        self._keep_keyboard(call.params)
         self._record(call)
+
+    def _keep_keyboard(self, params: dict[str, Any]) -> None:
+        """A keyboard under the message field (the contact step's [Share my phone number])
+        stays until the bot takes it away; shown with the letter that presses it."""
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("remove_keyboard"):
+            self.keyboard = []
+        elif keyboard := reply_keyboard_of(params):
+            self.keyboard = keyboard
+            self._print(f"      keyboard: [{KEYBOARD_KEY}] {keyboard[0]}")
+
+    def _press_keyboard(self) -> None:
+        """What Telegram sends for the keyboard's button: the customer's own contact."""
+        if self.recorder is not None:
+            self.recorder.user("send", {"kind": "contact", "own": True})
+        self.telegram.deliver(self.customer.contact(own=True))
 
     def _record(self, call: ApiCall) -> None:
         if self.recorder is not None:
@@ -110,6 +131,9 @@ class ConsoleChat:
         if text.lower() in QUIT_WORDS:
             return False
         if not text:
+            return True
+        if text.lower() == KEYBOARD_KEY and self.keyboard:
+            self._press_keyboard()
             return True
         messages = [m for m in self.telegram.chat_messages(self.customer.id) if m.buttons]
         if text.isdigit() and len(text) <= BUTTON_NUMBER_DIGITS and messages:

@@ -59,7 +59,7 @@ class Recorder:
     _last_action: float = 0.0
     _answering: bool = False
 
-    def user(self, kind: str, value: str) -> None:
+    def user(self, kind: str, value: str | dict[str, Any]) -> None:
         """The person typed a message or pressed a button."""
         self.steps.append({kind: value})
         self._last_action = self.clock()

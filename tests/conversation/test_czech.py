@@ -8,10 +8,11 @@ backend with languageCode `cs-CZ`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.storage.ledger import LedgerState
 from tests.conversation.steps import assert_telegram_html
-from tests.helpers.driver import BotHarness, Customer
+from tests.helpers.driver import PRODUCT_DEFAULTS, BotHarness, Customer
 
 ORDER = "748596"
 PROBLEM = "Mixér dorazil s prasklou nádobou."
@@ -186,3 +187,24 @@ async def test_language_buttons_pressed_twice_answer_once_without_an_apology(
     second = await ada.press_data(czech, on=menu)  # the second tap of a double tap
     assert "went wrong" not in second.all_text and "Něco se pokazilo" not in second.all_text
     assert bot.errors == []
+
+
+async def test_the_photos_and_solution_steps_speak_czech(harness_factory: Any) -> None:
+    bot = await harness_factory(**PRODUCT_DEFAULTS, ask_contact="optional")
+    jana = czech_customer(bot)
+    await jana.send("/complaint")
+    await jana.send(ORDER)
+    await jana.send(PROBLEM)
+    turn = await jana.press("Vada zboží")
+    assert_czech(turn.text)
+    assert turn.buttons == ["Přeskočit"]
+    turn = await jana.send_album(2)
+    assert_czech(turn.text)
+    turn = await jana.press("Hotovo")
+    assert_czech(turn.text)
+    assert turn.buttons == ["Vrácení peněz", "Výměna", "Oprava", "Bez preference"]
+    turn = await jana.press("Výměna")
+    assert_czech(turn.text)
+    turn = await jana.send("jana@example.cz")
+    assert_czech(turn.text)
+    assert "Výměna" in turn.text and "jana@example.cz" in turn.text
