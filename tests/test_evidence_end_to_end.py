@@ -75,12 +75,7 @@ async def test_an_album_and_replacement_reach_the_backend_and_the_operators(
     await bot.start()
     try:
         ada = bot.customer()
-        await ada.send("/complaint")
-        await ada.send("748596")
-        await ada.send("The blender arrived with a cracked jug.")
-        await ada.press("Product-related")
-        await ada.send_album(3)
-        await ada.press("Done")
+        await ada.show_the_damage(3)
         turn = await ada.press("Replacement")
         assert "<b>Files:</b> 3" in turn.text and "Solution wanted:</b> Replacement" in turn.text
         await ada.press("Submit")
@@ -154,13 +149,7 @@ async def test_desk_show_lists_the_solution_the_contact_and_each_file(
     await bot.start()
     try:
         ada = bot.customer()
-        await ada.send("/complaint")
-        await ada.send("748596")
-        await ada.send("The blender arrived with a cracked jug.")
-        await ada.press("Product-related")
-        await ada.send_album(2)
-        await ada.send_file("document", name="receipt.pdf", mime="application/pdf")
-        await ada.press("Done")
+        await ada.show_the_damage(2, receipt=True)
         await ada.press("Replacement")
         await ada.send("ada@example.com")
         await ada.press("Submit")

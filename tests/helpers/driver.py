@@ -353,3 +353,15 @@ class Customer:
         await self.send(problem)
         await self.press(category)
         return await self.press("Submit")
+
+    async def show_the_damage(self, photos: int = 3, *, receipt: bool = False) -> Turn:
+        """With the PHOTOS step on: order, problem, Product-related, an album of `photos` (and
+        a PDF receipt), Done; the solution question is next."""
+        await self.send("/complaint")
+        await self.send("748596")
+        await self.send("The blender arrived with a cracked jug.")
+        await self.press("Product-related")
+        await self.send_album(photos)
+        if receipt:
+            await self.send_file("document", name="receipt.pdf", mime="application/pdf")
+        return await self.press("Done")
