@@ -26,13 +26,16 @@ from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
 from bot.config import ConfigError, Settings
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
-from bot.conversation.handlers import MENU_COMMANDS, register_handlers
+from bot.conversation.follow_ups import CustomerFollowUps
+from bot.conversation.handlers import MENU_COMMANDS, Conversing, register_handlers
 from bot.conversation.preferences import PreferenceCommands
 from bot.errors import error_handler
 from bot.i18n import Translator
-from bot.operators.chat import OperatorChat
+from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
 from bot.operators.desk import DeskChanges
 from bot.operators.desk_buttons import OperatorDeskButtons
+from bot.operators.replies import OperatorReplies
+from bot.operators.threads import OperatorThreads
 from bot.rate_limiter import RateLimiter
 from bot.services import BotApplication, Services
 from bot.storage.conversations import ConversationStore
@@ -41,6 +44,7 @@ from bot.storage.deliveries import Delivery, DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.storage.threads import ThreadStore
 from bot.storage.updates import UpdateLog
 from bot.web.links import MediaLinks
 from bot.workers.announcements import Announcements
@@ -176,6 +180,18 @@ def build_application(
     )
     ledger = Ledger(database)
     leases = Leases(database)
+    threads = ThreadStore(database)
+    if operator is not None:
+        # Messages about a complaint go into its thread; operators see their answers arrive.
+        worker.placement = OperatorThreads(
+            application.bot,
+            operator.chat_id,
+            threads,
+            ledger,
+            translator.for_language(OPERATOR_LANGUAGE),
+            clock,
+        )
+        worker.confirmations = operator
     outbox = OutboxWorker(
         ledger,
         backend,
@@ -203,6 +219,7 @@ def build_application(
         updates=updates,
         locks=locks,
         preferences=preferences,
+        threads=threads,
         clock=clock,
         holder=holder,
         media_links=MediaLinks.from_settings(settings, clock),
@@ -234,8 +251,23 @@ def build_application(
         if operator is not None and desk is not None
         else None
     )
+    conversing = (
+        Conversing(
+            customers=CustomerFollowUps(services, operator),
+            operators=OperatorReplies(services, operator, announcements),
+            operator_chat_id=operator.chat_id,
+        )
+        if operator is not None
+        else None
+    )
+    commands.follow_ups = conversing.customers if conversing is not None else None
     register_handlers(
-        application, commands, flow, PreferenceCommands(services, flow), operator_desk
+        application,
+        commands,
+        flow,
+        PreferenceCommands(services, flow),
+        operator_desk,
+        conversing,
     )
     application.add_error_handler(error_handler(services, operator))
 
@@ -245,6 +277,7 @@ def build_application(
     async def post_init(app: BotApplication) -> None:
         await prepare(services)
         await preferences.load()
+        await threads.load(now=clock())
         await updates.load()
         await backend.initialize()
         await worker.start()

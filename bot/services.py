@@ -19,6 +19,7 @@ from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.storage.threads import ThreadStore
 from bot.storage.updates import UpdateLog
 from bot.web.links import MediaLinks
 from bot.workers.delivery import DeliveryWorker
@@ -50,6 +51,7 @@ class Services:
     updates: UpdateLog
     locks: CustomerLocks
     preferences: CustomerPreferences
+    threads: ThreadStore
     clock: Callable[[], float]
     # The name this process claims work under in the database.
     holder: str

@@ -14,9 +14,11 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.operators.desk import DeskChanges
 from bot.storage.customers import CustomerPreferences
+from bot.storage.database import Database
 from bot.storage.deliveries import DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.ledger import Ledger
+from bot.storage.threads import ThreadMessage, ThreadStore
 from bot.workers.announcements import Announcements
 
 DESK_STATUSES = [code.value for code in StatusCode if code is not StatusCode.UNKNOWN]
@@ -71,6 +73,7 @@ async def show(settings: Settings, number: str | None) -> int:
             rows = await database.fetch_all(
                 "SELECT * FROM desk_complaints WHERE number = ?", [desk_number(number)]
             )
+            thread = await _thread(database, number)
     finally:
         await database.close()
     if not rows:
@@ -78,7 +81,7 @@ async def show(settings: Settings, number: str | None) -> int:
         return 0 if number is None else 1
     print(f"{'number':<8}{'status':<13}{'order':<21}{'category':<17}{'created (UTC)':<18}customer")
     for row in rows:
-        created = datetime.fromtimestamp(row["created_at"], tz=UTC).strftime("%Y-%m-%d %H:%M")
+        created = _when(row["created_at"])
         print(
             f"{row['number']:<8}{row['status']:<13}{row['order_id']:<21}"
             f"{row['category']:<17}{created:<18}{row['customer_name']}"
@@ -92,4 +95,21 @@ async def show(settings: Settings, number: str | None) -> int:
             print(f"  files:    {len(files) or '-'}")
             for line in file_lines(files):
                 print(f"    {line}")
+            print(f"  thread:   {len(thread) or '-'}")
+            for said in thread:
+                print(
+                    f"    {_when(said.created_at)}  {said.author} {said.author_name}: {said.text}"
+                )
+                for line in file_lines(said.attachments):
+                    print(f"      {line}")
     return 0
+
+
+async def _thread(database: Database, number: str) -> list[ThreadMessage]:
+    """What the customer and the operators wrote about the complaint, oldest first."""
+    entry = await Ledger(database).find_by_number(LocalDeskBackend.name, number)
+    return await ThreadStore(database).messages(entry.id) if entry is not None else []
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M")

@@ -31,6 +31,7 @@ class Action(StrEnum):
     PHOTOS_DONE = "pd"
     REMOVE_FILES = "rf"
     LANGUAGE = "lg"
+    WRITE = "wr"  # write to the operators about a complaint
     DESK = "ds"  # operator chat only
 
 
@@ -81,11 +82,11 @@ def decode(data: object) -> Press | None:
     token, _, argument = rest.partition(":")
     if action in DRAFT_ACTIONS and not token:
         return None
-    if action is Action.STATUS and not _is_ledger_id(token):
+    if action in (Action.STATUS, Action.WRITE) and not _is_ledger_id(token):
         return None
     return Press(action, token, argument)
 
 
 def _is_ledger_id(token: str) -> bool:
-    """Whether a status button's token can be a ledger id (ASCII digits SQLite can hold)."""
+    """Whether a complaint button's token can be a ledger id (ASCII digits SQLite can hold)."""
     return token.isascii() and token.isdigit() and len(token) <= MAX_LEDGER_ID_DIGITS

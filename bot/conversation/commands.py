@@ -15,7 +15,8 @@ from bot.backends.base import BackendError, ComplaintStatus, StatusCode
 from bot.conversation import render
 from bot.conversation.callbacks import Action, decode
 from bot.conversation.flow import ComplaintFlow, send, user_of
-from bot.conversation.keyboards import result_keyboard, start_keyboard
+from bot.conversation.follow_ups import CustomerFollowUps
+from bot.conversation.keyboards import complaints_keyboard, result_keyboard, start_keyboard
 from bot.conversation.presses import answer_press
 from bot.conversation.render import Reply
 from bot.deeplinks import verify_payload
@@ -27,6 +28,8 @@ from bot.workers.status_poller import changed
 logger = logging.getLogger(__name__)
 
 MY_COMPLAINTS_LIMIT = 10
+# The messages of a complaint's thread shown with its status.
+THREAD_SHOWN = 3
 
 
 class CustomerCommands:
@@ -35,6 +38,8 @@ class CustomerCommands:
     def __init__(self, services: Services, flow: ComplaintFlow) -> None:
         self.s = services
         self.flow = flow
+        # [Write about this complaint] (set when there is an operator chat).
+        self.follow_ups: CustomerFollowUps | None = None
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: the greeting and [Raise a complaint]; a signed deep link starts a draft."""
@@ -74,7 +79,10 @@ class CustomerCommands:
         t = self.s.messages(user)
         entries = await self.s.ledger.for_customer(user.id, limit=MY_COMPLAINTS_LIMIT)
         categories = self.s.settings.complaint_categories
-        await send(update, Reply(render.complaint_list(t, entries, categories)))
+        await send(
+            update,
+            Reply(render.complaint_list(t, entries, categories), complaints_keyboard(entries)),
+        )
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/status <number>: one of the customer's own complaints."""
@@ -92,7 +100,7 @@ class CustomerCommands:
         if entry is None:
             await send(update, Reply(t("status.not_found", number=number)))
             return
-        await send(update, Reply(await self._describe(t, entry), result_keyboard(t, entry.id)))
+        await send(update, await self._complaint(t, entry))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every button press: decoded, then routed; unknown data gets a polite no."""
@@ -108,6 +116,11 @@ class CustomerCommands:
             await self.flow.begin(update, context)
         elif press.action is Action.STATUS:
             await self._status_button(update, int(press.token), t)
+        elif press.action is Action.WRITE:
+            if self.follow_ups is None:  # no operator chat (any more): nobody would read it
+                await answer_press(query, t("unexpected.stale_button"))
+                return
+            await self.follow_ups.on_write(update, press)
         else:
             await self.flow.on_draft_button(update, press)
 
@@ -120,7 +133,16 @@ class CustomerCommands:
             await self.flow.repeat_question(update, t("unexpected.stale_button"))
             return
         await answer_press(query)
-        await send(update, Reply(await self._describe(t, entry), result_keyboard(t, entry.id)))
+        await send(update, await self._complaint(t, entry))
+
+    async def _complaint(self, t: Messages, entry: LedgerEntry) -> Reply:
+        """One complaint: its status, the latest messages of its thread, and its buttons."""
+        text = await self._describe(t, entry)
+        thread = await self.s.threads.messages(entry.id, last=THREAD_SHOWN)
+        if thread:
+            text = render.fit("\n\n".join([text, render.thread_lines(t, thread)]))
+        write = self.follow_ups is not None and entry.complaint_number is not None
+        return Reply(text, result_keyboard(t, entry.id, write=write))
 
     async def _describe(self, t: Messages, entry: LedgerEntry) -> str:
         """The status of a complaint: asked of the backend when it is registered there."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.conversation.attachments import AttachmentAnswers
 from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
+from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.preferences import PreferenceCommands
 from bot.operators.desk_buttons import OperatorDeskButtons
+from bot.operators.replies import OperatorReplies
 from bot.services import BotApplication
 
 # The commands customers see in Telegram's menu, with their catalogue keys.
@@ -24,16 +28,34 @@ MENU_COMMANDS = {
 }
 
 
+# Handlers that look at a message before the complaint conversation does (a customer's follow-up).
+BEFORE_THE_CONVERSATION = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Conversing:
+    """The handlers of customers and operators talking about a complaint (with an operator
+    chat only)."""
+
+    customers: CustomerFollowUps
+    operators: OperatorReplies
+    operator_chat_id: int
+
+
 def register_handlers(
     application: BotApplication,
     commands: CustomerCommands,
     flow: ComplaintFlow,
     preferences: PreferenceCommands,
     operator_desk: OperatorDeskButtons | None = None,
+    conversing: Conversing | None = None,
 ) -> None:
-    """Adds the handlers, most specific first: groups, commands, buttons, text, files and
-    contacts, the rest."""
+    """Adds the handlers, most specific first: the operator chat, groups, commands, buttons,
+    text, files and contacts, the rest."""
     private = filters.ChatType.PRIVATE
+    files = filters.PHOTO | filters.VIDEO | filters.Document.ALL
+    if conversing is not None:
+        _register_conversing(application, conversing, files)
     # Commands are read from new messages only: editing an old "/cancel" must not cancel again.
     command_filter = private & filters.UpdateType.MESSAGE
     # One answer per command in a group: editing the command does not answer again.
@@ -68,7 +90,6 @@ def register_handlers(
         )
     )
     attachments = AttachmentAnswers(flow)
-    files = filters.PHOTO | filters.VIDEO | filters.Document.ALL
     application.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGE & files, attachments.on_file)
     )
@@ -82,4 +103,34 @@ def register_handlers(
             private & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
             flow.on_unexpected,
         )
+    )
+
+
+def _register_conversing(
+    application: BotApplication, conversing: Conversing, files: filters.BaseFilter
+) -> None:
+    """Operators' answers in their chat (before any other group handler); a customer's
+    follow-up before the complaint conversation sees the message."""
+    in_operator_chat = filters.Chat(conversing.operator_chat_id) & filters.UpdateType.MESSAGE
+    operators = conversing.operators
+    application.add_handler(
+        CommandHandler("reply", operators.on_reply_command, filters=in_operator_chat)
+    )
+    application.add_handler(
+        MessageHandler(
+            in_operator_chat & filters.REPLY & ~filters.COMMAND & (filters.TEXT | files),
+            operators.on_reply,
+        )
+    )
+    private_message = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    customers = conversing.customers
+    application.add_handler(
+        CommandHandler("cancel", customers.on_cancel, filters=private_message),
+        group=BEFORE_THE_CONVERSATION,
+    )
+    application.add_handler(
+        MessageHandler(
+            private_message & ~filters.COMMAND & (filters.TEXT | files), customers.on_message
+        ),
+        group=BEFORE_THE_CONVERSATION,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from telegram import (
     InlineKeyboardButton,
@@ -14,6 +14,7 @@ from telegram import (
 from bot.conversation.callbacks import Action, encode
 from bot.conversation.states import Step
 from bot.i18n import Messages
+from bot.storage.ledger import LedgerEntry
 
 _FIELD_BUTTON = {
     Step.ORDER_ID: "button.edit_order",
@@ -102,9 +103,34 @@ def contact_keyboard(t: Messages, *, optional: bool) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
-def result_keyboard(t: Messages, ledger_id: int | None) -> InlineKeyboardMarkup:
-    """[Check status] [New complaint] under a result."""
+def result_keyboard(
+    t: Messages, ledger_id: int | None, *, write: bool = False
+) -> InlineKeyboardMarkup:
+    """[Check status] [New complaint] under a result, and [Write about this complaint] when
+    there are operators to read it."""
     row = [_button(t("button.new_complaint"), Action.NEW)]
-    if ledger_id is not None:
-        row.insert(0, _button(t("button.check_status"), Action.STATUS, str(ledger_id)))
-    return InlineKeyboardMarkup([row])
+    if ledger_id is None:
+        return InlineKeyboardMarkup([row])
+    row.insert(0, _button(t("button.check_status"), Action.STATUS, str(ledger_id)))
+    rows = [row]
+    if write:
+        rows.append([_button(t("button.write"), Action.WRITE, str(ledger_id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def write_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:
+    """[Write about this complaint] alone (under a relayed reply)."""
+    return InlineKeyboardMarkup([[_button(t("button.write"), Action.WRITE, str(ledger_id))]])
+
+
+def complaints_keyboard(entries: Sequence[LedgerEntry]) -> InlineKeyboardMarkup | None:
+    """One button per numbered complaint of a list ("100042 · 748596"), two to a row: a
+    press shows it (status and latest messages)."""
+    buttons = [
+        _button(f"{e.complaint_number} · {e.order_id}", Action.STATUS, str(e.id))
+        for e in entries
+        if e.complaint_number is not None
+    ]
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])

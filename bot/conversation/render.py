@@ -10,7 +10,7 @@ complaint number always kept.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.conversation.draft import Draft
 from bot.i18n import Markup, Messages, escape
 from bot.storage.ledger import LedgerEntry, LedgerState
+from bot.storage.threads import ThreadMessage
 from bot.telegram_html import CAPTION_LIMIT, MESSAGE_LIMIT, fit, shorten, visible_length
 
 __all__ = ["CAPTION_LIMIT", "MESSAGE_LIMIT", "Reply", "fit", "shorten"]
@@ -195,6 +196,20 @@ def entry_status(t: Messages, entry: LedgerEntry) -> str:
     if entry.state is LedgerState.REGISTERED:
         return status_word(t, entry.status_code or StatusCode.RECEIVED)
     return t(f"ledger.{entry.state}")
+
+
+# How much of each message of a thread is quoted with a complaint's status.
+THREAD_QUOTE_LIMIT = 300
+
+
+def thread_lines(t: Messages, thread: Sequence[ThreadMessage]) -> str:
+    """The latest messages of a complaint's thread, as the customer sees them."""
+    lines = [t("thread.heading")]
+    for said in thread:
+        text = shorten(said.text, THREAD_QUOTE_LIMIT) if said.text else t("thread.file")
+        key = "thread.customer" if said.author == "customer" else "thread.operator"
+        lines.append(t(key, text=text))
+    return "\n".join(lines)
 
 
 def complaint_list(t: Messages, entries: list[LedgerEntry], categories: Mapping[str, str]) -> str:

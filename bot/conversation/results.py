@@ -50,15 +50,18 @@ def card(
     receipt: Receipt,
     categories: Mapping[str, str],
     resolutions: Mapping[str, str] | None = None,
+    *,
+    write: bool = False,
 ) -> NewDelivery:
-    """The card with the complaint number, replacing the summary (or "Submitting…")."""
+    """The card with the complaint number, replacing the summary (or "Submitting…");
+    `write` offers [Write about this complaint] (there is an operator chat)."""
     reply = render.registered_card(t, entry, receipt, categories, resolutions)
     return _to_customer(
         entry,
         "card",
         OutgoingMessage(
             text=reply.text,
-            keyboard=keyboard_rows(result_keyboard(t, entry.id)),
+            keyboard=keyboard_rows(result_keyboard(t, entry.id, write=write)),
             photo=reply.photo_url,
             caption=reply.photo_caption,
             replace_message_id=_summary_to_replace(entry),
@@ -115,7 +118,9 @@ def failed(t: Messages, entry: LedgerEntry) -> NewDelivery:
     )
 
 
-def status_changed(t: Messages, entry: LedgerEntry, status: ComplaintStatus) -> NewDelivery:
+def status_changed(
+    t: Messages, entry: LedgerEntry, status: ComplaintStatus, *, write: bool = False
+) -> NewDelivery:
     """A status change, with the message the backend shares with the customer."""
     lines = [
         t(
@@ -133,7 +138,7 @@ def status_changed(t: Messages, entry: LedgerEntry, status: ComplaintStatus) -> 
         "status",
         OutgoingMessage(
             text=render.fit("\n\n".join(lines)),
-            keyboard=keyboard_rows(result_keyboard(t, entry.id)),
+            keyboard=keyboard_rows(result_keyboard(t, entry.id, write=write)),
         ),
     )
 

@@ -17,7 +17,13 @@ from telegram.error import TelegramError
 from bot.backends.base import BackendRejected, Receipt, StatusCode
 from bot.complaint import Attachment
 from bot.conversation.callbacks import Action, encode
-from bot.conversation.render import category_label, complaint_evidence, fit, shorten
+from bot.conversation.render import (
+    CAPTION_LIMIT,
+    category_label,
+    complaint_evidence,
+    fit,
+    shorten,
+)
 from bot.conversation.results import keyboard_rows
 from bot.i18n import Messages, Translator
 from bot.storage.deliveries import Delivery, MediaItem, NewDelivery, OutgoingMessage
@@ -27,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 # Operators read English; the texts live in bot/locales/en.po under `operator.*`.
 OPERATOR_LANGUAGE = "en"
+# The reaction that tells an operator the customer has their reply (one of the emoji Telegram
+# allows as reactions: a check mark is not among them).
+DELIVERED_MARK = "👍"
 # The longest problem statement and backend explanation quoted in a post (Telegram allows 4096).
 PROBLEM_LIMIT = 2500
 REASON_LIMIT = 300
@@ -73,6 +82,65 @@ class OperatorChat:
                 )
             )
         return posts
+
+    def customer_wrote(
+        self, entry: LedgerEntry, author: str, text: str, media: Sequence[MediaItem]
+    ) -> NewDelivery:
+        """What a customer wrote about a complaint, in its thread (a photo with the words as
+        its caption)."""
+        number = entry.complaint_number or str(entry.id)
+        if not text and media:
+            said = self._t("operator.customer_sent_file", name=author, number=number)
+        else:
+            said = self._t(
+                "operator.customer_wrote",
+                name=author,
+                user_id=int(entry.user_id),
+                number=number,
+                order_id=entry.order_id,
+                text=text,
+            )
+        if media:
+            message = OutgoingMessage(text="", caption=fit(said, CAPTION_LIMIT), media=list(media))
+        else:
+            message = OutgoingMessage(text=fit(said))
+        return NewDelivery(
+            user_id=self.chat_id,
+            chat_id=self.chat_id,
+            kind="operator-customer-message",
+            message=message,
+            complaint_id=entry.id,
+        )
+
+    def delivered(self, delivery: Delivery) -> NewDelivery:
+        """The mark on an operator's message once the customer has their reply."""
+        assert delivery.message.confirms is not None
+        chat_id, message_id = delivery.message.confirms
+        return NewDelivery(
+            user_id=chat_id,
+            chat_id=chat_id,
+            kind="operator-delivered",
+            message=OutgoingMessage(text="", reaction=DELIVERED_MARK, reply_to=message_id),
+            complaint_id=delivery.complaint_id,
+        )
+
+    def not_delivered(self, delivery: Delivery, reason: str) -> NewDelivery:
+        """A reply to an operator's message: the customer could not be given it, and why."""
+        assert delivery.message.confirms is not None
+        chat_id, message_id = delivery.message.confirms
+        if reason == "blocked":
+            why = self._t("operator.reason_blocked")
+        else:
+            why = self._t("operator.reason_refused", detail=shorten(reason, REASON_LIMIT))
+        return NewDelivery(
+            user_id=chat_id,
+            chat_id=chat_id,
+            kind="operator-not-delivered",
+            message=OutgoingMessage(
+                text=self._t("operator.not_delivered", reason=why), reply_to=message_id
+            ),
+            complaint_id=delivery.complaint_id,
+        )
 
     def rejected(self, entry: LedgerEntry, error: BackendRejected) -> NewDelivery:
         """The backend refused a complaint; `error.detail` says why (it never holds secrets)."""

@@ -47,7 +47,11 @@ class OutgoingMessage(BaseModel):
     photo is sent and the old message deleted. Once a replacement proves impossible, the
     decision to send instead is recorded, so a retry never shows the message twice.
     `transient` notices are shown at most once and never retried. `media` is sent as an
-    album (or one file) with `caption` on its first item, in place of a text.
+    album (or one file) with `caption` on its first item, in place of a text. `reply_to` is
+    a message of the same chat this one answers; with `reaction`, the delivery is that emoji
+    set on `reply_to` instead of a message. `confirms` is an operator's message
+    ([chat_id, message_id]) that gets a reaction once this one is delivered, or a reply
+    saying why it could not be.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,6 +64,9 @@ class OutgoingMessage(BaseModel):
     replace_message_id: int | None = None
     transient: bool = False
     media: list[MediaItem] = []
+    reply_to: int | None = None
+    reaction: str = ""
+    confirms: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

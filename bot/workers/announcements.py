@@ -47,7 +47,11 @@ class Announcements:
     def registered(self, entry: LedgerEntry, receipt: Receipt) -> list[NewDelivery]:
         """The card with the number, and the operators' post (with the complaint's files)."""
         t = self.messages_for(entry)
-        owed = [results.card(t, entry, receipt, self._categories, self._resolutions)]
+        owed = [
+            results.card(
+                t, entry, receipt, self._categories, self._resolutions, write=self._conversing
+            )
+        ]
         if self._operator is not None:
             owed.extend(self._operator.registered(entry, receipt))
         return owed
@@ -79,7 +83,13 @@ class Announcements:
         """A new status, unless the customer turned notifications off."""
         if not self._preferences.get(entry.user_id).notifications:
             return []
-        return [results.status_changed(self.messages_for(entry), entry, status)]
+        t = self.messages_for(entry)
+        return [results.status_changed(t, entry, status, write=self._conversing)]
+
+    @property
+    def _conversing(self) -> bool:
+        """Whether customers can write to operators about a complaint (an operator chat)."""
+        return self._operator is not None
 
     def quarantined(self, row: QuarantinedRow) -> list[NewDelivery]:
         """A ledger row set aside: the operators must look at it."""

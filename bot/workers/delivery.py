@@ -15,6 +15,7 @@ import re
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
+from typing import Any, Protocol
 
 from telegram import (
     Bot,
@@ -22,6 +23,8 @@ from telegram import (
     InputMediaDocument,
     InputMediaPhoto,
     InputMediaVideo,
+    ReactionTypeEmoji,
+    ReplyParameters,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -53,6 +56,23 @@ _TAGS = re.compile(r"<[^>]*>")
 GivenUp = Callable[[Delivery, str], Awaitable[None]]
 
 
+class Placement(Protocol):
+    """Where a message goes within its chat: a forum topic, or a reply to an earlier one."""
+
+    async def place(self, delivery: Delivery) -> tuple[int | None, int | None]:
+        """The message_thread_id and the message to reply to (None, None: the chat itself)."""
+
+
+class Confirmations(Protocol):
+    """What an operator whose message was relayed is shown: delivered, or why not."""
+
+    def delivered(self, delivery: Delivery) -> NewDelivery:
+        """The mark on the operator's message once the customer has it."""
+
+    def not_delivered(self, delivery: Delivery, reason: str) -> NewDelivery:
+        """A reply to the operator's message saying why the customer cannot get it."""
+
+
 class DeliveryWorker(ClaimingWorker[Delivery]):
     """Sends pending deliveries; the writer of a delivery may hand it over at once (`deliver`)."""
 
@@ -68,6 +88,8 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         rng: random.Random | None = None,
         on_given_up: GivenUp | None = None,
         claim_seconds: float = CLAIM_SECONDS,
+        placement: Placement | None = None,
+        confirmations: Confirmations | None = None,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -83,6 +105,8 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         self._policy = policy
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._on_given_up = on_given_up
+        self.placement = placement
+        self.confirmations = confirmations
 
     async def owe(self, *changes: Statement, owed: Sequence[NewDelivery]) -> bool:
         """Writes `changes` with the messages they owe, then sends those at once (those of a
@@ -155,6 +179,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
                 "Chat %s has blocked the bot; message %s not sent", delivery.chat_id, delivery.id
             )
             await self._store.end(delivery.id, DeliveryState.BLOCKED, err.message, now=now())
+            await self._confirm(delivery, "blocked")
             return
         except RetryAfter as err:
             await self._later(delivery, f"Telegram asked to wait ({err.message})", _seconds(err))
@@ -171,6 +196,20 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             )
             return
         await self._store.sent(delivery.id, message_id, now=now())
+        await self._confirm(delivery, None)
+
+    async def _confirm(self, delivery: Delivery, reason: str | None) -> None:
+        """Tells the operator whose message this was: a mark when delivered (`reason` None),
+        else a reply saying why not. Written after the outcome, so a crash in between costs
+        the mark, never the customer's message."""
+        if delivery.message.confirms is None or self.confirmations is None:
+            return
+        if reason is None:
+            owed = self.confirmations.delivered(delivery)
+        else:
+            owed = self.confirmations.not_delivered(delivery, reason)
+        claimed = await self.write(owed=[owed])
+        await self.deliver_all(claimed or [])
 
     async def _show_once(self, delivery: Delivery) -> int | None:
         """Shows the message; HTML Telegram cannot parse (a bug of ours) is shown as text."""
@@ -200,8 +239,14 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         passing notice had nothing left to replace)."""
         keyboard = _markup(message)
         parse_mode = ParseMode.HTML if message.html else None
+        if message.reaction and message.reply_to is not None:
+            await self._bot.set_message_reaction(
+                delivery.chat_id, message.reply_to, ReactionTypeEmoji(message.reaction)
+            )
+            return message.reply_to
+        where = await self._where(delivery)
         if message.media:
-            return await self._send_media(delivery.chat_id, message, parse_mode)
+            return await self._send_media(delivery.chat_id, message, parse_mode, keyboard, where)
         if message.photo:
             try:
                 sent = await self._bot.send_photo(
@@ -210,6 +255,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
                     caption=message.caption or None,
                     parse_mode=parse_mode,
                     reply_markup=keyboard,
+                    **where,
                 )
             except BadRequest as err:
                 if "can't parse entities" in err.message.lower():
@@ -252,36 +298,54 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
                 message = message.model_copy(update={"replace_message_id": None})
                 await self._store.decide(delivery.id, message)
         sent = await self._bot.send_message(
-            delivery.chat_id, message.text, parse_mode=parse_mode, reply_markup=keyboard
+            delivery.chat_id, message.text, parse_mode=parse_mode, reply_markup=keyboard, **where
         )
         return sent.message_id
 
+    async def _where(self, delivery: Delivery) -> dict[str, Any]:
+        """The topic and the message replied to, as keyword arguments of a send."""
+        thread_id, reply_to = None, delivery.message.reply_to
+        if reply_to is None and self.placement is not None:
+            thread_id, reply_to = await self.placement.place(delivery)
+        where: dict[str, Any] = {}
+        if thread_id is not None:
+            where["message_thread_id"] = thread_id
+        if reply_to is not None:
+            # A message deleted meanwhile must not hold the new one back.
+            where["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+        return where
+
     async def _send_media(
-        self, chat_id: int, message: OutgoingMessage, parse_mode: ParseMode | None
+        self,
+        chat_id: int,
+        message: OutgoingMessage,
+        parse_mode: ParseMode | None,
+        keyboard: InlineKeyboardMarkup | None,
+        where: dict[str, Any],
     ) -> int:
-        """A customer's files by their file_id: one file as itself, several as an album, the
-        caption on the first; the id of the first message."""
+        """Files by their file_id: one file as itself (with the keyboard), several as an
+        album, the caption on the first; the id of the first message."""
         caption = message.caption or None
         if len(message.media) == 1:
             item = message.media[0]
+            extra: dict[str, Any] = {
+                "caption": caption,
+                "parse_mode": parse_mode,
+                "reply_markup": keyboard,
+                **where,
+            }
             if item.kind == "photo":
-                sent = await self._bot.send_photo(
-                    chat_id, item.file_id, caption=caption, parse_mode=parse_mode
-                )
+                sent = await self._bot.send_photo(chat_id, item.file_id, **extra)
             elif item.kind == "video":
-                sent = await self._bot.send_video(
-                    chat_id, item.file_id, caption=caption, parse_mode=parse_mode
-                )
+                sent = await self._bot.send_video(chat_id, item.file_id, **extra)
             else:
-                sent = await self._bot.send_document(
-                    chat_id, item.file_id, caption=caption, parse_mode=parse_mode
-                )
+                sent = await self._bot.send_document(chat_id, item.file_id, **extra)
             return sent.message_id
         album = [
             _input_media(item.kind, item.file_id, caption if index == 0 else None, parse_mode)
             for index, item in enumerate(message.media)
         ]
-        messages = await self._bot.send_media_group(chat_id, album)
+        messages = await self._bot.send_media_group(chat_id, album, **where)
         return messages[0].message_id
 
     async def _remove(self, chat_id: int, message_id: int) -> None:
@@ -326,6 +390,9 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             error,
         )
         await self._store.end(delivery.id, DeliveryState.GIVEN_UP, error, now=self._clock())
+        if delivery.message.confirms is not None:  # its operator is told in a reply
+            await self._confirm(delivery, error)
+            return
         if self._on_given_up is not None:
             try:
                 await self._on_given_up(delivery, error)
