@@ -28,6 +28,7 @@ from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.handlers import MENU_COMMANDS, register_handlers
 from bot.conversation.preferences import PreferenceCommands
+from bot.conversation.ratings import RatingAnswers
 from bot.errors import error_handler
 from bot.i18n import Translator
 from bot.operators.chat import OperatorChat
@@ -41,6 +42,7 @@ from bot.storage.deliveries import Delivery, DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.storage.ratings import RatingStore
 from bot.storage.updates import UpdateLog
 from bot.web.links import MediaLinks
 from bot.workers.announcements import Announcements
@@ -235,7 +237,12 @@ def build_application(
         else None
     )
     register_handlers(
-        application, commands, flow, PreferenceCommands(services, flow), operator_desk
+        application,
+        commands,
+        flow,
+        PreferenceCommands(services, flow),
+        operator_desk,
+        ratings=RatingAnswers(services, flow, operator, RatingStore(database)),
     )
     application.add_error_handler(error_handler(services, operator))
 

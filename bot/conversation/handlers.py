@@ -9,6 +9,7 @@ from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.preferences import PreferenceCommands
+from bot.conversation.ratings import COMMENT_GROUP, RatingAnswers
 from bot.operators.desk_buttons import OperatorDeskButtons
 from bot.services import BotApplication
 
@@ -30,6 +31,7 @@ def register_handlers(
     flow: ComplaintFlow,
     preferences: PreferenceCommands,
     operator_desk: OperatorDeskButtons | None = None,
+    ratings: RatingAnswers | None = None,
 ) -> None:
     """Adds the handlers, most specific first: groups, commands, buttons, text, files and
     contacts, the rest."""
@@ -60,6 +62,21 @@ def register_handlers(
     if operator_desk is not None:
         application.add_handler(
             CallbackQueryHandler(operator_desk.on_press, pattern=f"^{Action.DESK}:")
+        )
+    if ratings is not None:
+        application.add_handler(
+            CallbackQueryHandler(
+                ratings.on_press, pattern=f"^({Action.RATE}|{Action.RATING_SKIP}):"
+            )
+        )
+        # The comment on a rating is checked before the draft's text handler (it stops the
+        # update there when it took the text, and lets it through otherwise).
+        application.add_handler(
+            MessageHandler(
+                private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND,
+                ratings.on_text,
+            ),
+            group=COMMENT_GROUP,
         )
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(

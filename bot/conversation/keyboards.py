@@ -108,3 +108,16 @@ def result_keyboard(t: Messages, ledger_id: int | None) -> InlineKeyboardMarkup:
     if ledger_id is not None:
         row.insert(0, _button(t("button.check_status"), Action.STATUS, str(ledger_id)))
     return InlineKeyboardMarkup([row])
+
+
+def rating_row(t: Messages, ledger_id: int) -> list[InlineKeyboardButton]:
+    """[1 ★] … [5 ★]: the customer's rating of a finished complaint, one row."""
+    return [
+        _button(t("button.rate", stars=stars), Action.RATE, str(ledger_id), str(stars))
+        for stars in range(1, 6)
+    ]
+
+
+def rating_comment_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:
+    """[Skip] under "anything you would like to add?"."""
+    return InlineKeyboardMarkup([[_button(t("button.skip"), Action.RATING_SKIP, str(ledger_id))]])
