@@ -91,6 +91,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.move_pending_to:
             return asyncio.run(move_pending(settings, args.move_pending_to))
+        if args.ratings:
+            from bot.cli.ratings import rating_summary
+
+            return asyncio.run(rating_summary(settings, args.days))
         states = [name for name in COMPLAINT_LISTS if getattr(args, name)]
         return asyncio.run(list_complaints(settings, states or ["pending", "failed"]))
     return run(settings)
@@ -159,8 +163,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BACKEND",
         help="move complaints still waiting for another backend to this one",
     )
+    complaints.add_argument(
+        "--ratings",
+        action="store_true",
+        help="summarise customers' ratings: count, average, share of 4-5 stars, overall, "
+        "per backend and per category",
+    )
+    complaints.add_argument(
+        "--days",
+        type=_positive_int,
+        default=30,
+        metavar="N",
+        help="with --ratings: the ratings of the last N days (default 30)",
+    )
     complaints.epilog = "Without a flag: pending and failed, the ones that need an eye."
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from bot.conversation.flow import ComplaintFlow
 from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.handlers import MENU_COMMANDS, Conversing, register_handlers
 from bot.conversation.preferences import PreferenceCommands
+from bot.conversation.ratings import RatingAnswers
 from bot.errors import error_handler
 from bot.i18n import Translator
 from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
@@ -44,6 +45,7 @@ from bot.storage.deliveries import Delivery, DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
+from bot.storage.ratings import RatingStore
 from bot.storage.threads import ThreadStore
 from bot.storage.updates import UpdateLog
 from bot.web.links import MediaLinks
@@ -268,6 +270,7 @@ def build_application(
         PreferenceCommands(services, flow),
         operator_desk,
         conversing,
+        ratings=RatingAnswers(services, flow, operator, RatingStore(database)),
     )
     application.add_error_handler(error_handler(services, operator))
 

@@ -18,6 +18,7 @@ from bot.storage.sqlite import SqliteDatabase
 # In the order rows can be written (nothing refers to a later table).
 TABLES = (
     "complaints",
+    "complaint_ratings",
     "desk_complaints",
     "conversations",
     "customers",

@@ -33,6 +33,13 @@ class Action(StrEnum):
     LANGUAGE = "lg"
     WRITE = "wr"  # write to the operators about a complaint
     DESK = "ds"  # operator chat only
+    RATE = "rt"  # token: ledger id, argument: 1..5 stars
+    RATING_SKIP = "rn"  # token: ledger id; no comment on the rating
+
+
+# Buttons carrying a ledger id as their token (the press is checked against its owner).
+LEDGER_ACTIONS = frozenset({Action.STATUS, Action.WRITE, Action.RATE, Action.RATING_SKIP})
+RATING_STARS = frozenset({"1", "2", "3", "4", "5"})
 
 
 DRAFT_ACTIONS = frozenset(
@@ -82,11 +89,15 @@ def decode(data: object) -> Press | None:
     token, _, argument = rest.partition(":")
     if action in DRAFT_ACTIONS and not token:
         return None
-    if action in (Action.STATUS, Action.WRITE) and not _is_ledger_id(token):
+    if action in LEDGER_ACTIONS and not _is_ledger_id(token):
+        return None
+    if action is Action.RATE and argument not in RATING_STARS:
+        return None
+    if action is Action.RATING_SKIP and argument:
         return None
     return Press(action, token, argument)
 
 
 def _is_ledger_id(token: str) -> bool:
-    """Whether a complaint button's token can be a ledger id (ASCII digits SQLite can hold)."""
+    """Whether a ledger button's token can be a ledger id (ASCII digits SQLite can hold)."""
     return token.isascii() and token.isdigit() and len(token) <= MAX_LEDGER_ID_DIGITS

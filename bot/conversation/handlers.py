@@ -12,6 +12,7 @@ from bot.conversation.commands import CustomerCommands
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.preferences import PreferenceCommands
+from bot.conversation.ratings import COMMENT_GROUP, RatingAnswers
 from bot.operators.desk_buttons import OperatorDeskButtons
 from bot.operators.replies import OperatorReplies
 from bot.services import BotApplication
@@ -28,8 +29,10 @@ MENU_COMMANDS = {
 }
 
 
-# Handlers that look at a message before the complaint conversation does (a customer's follow-up).
-BEFORE_THE_CONVERSATION = -1
+# Handlers that look at a message before the complaint conversation does: a customer's
+# follow-up first (they pressed [Write about this complaint]), then a rating's comment
+# (COMMENT_GROUP). A group runs at most one handler, so each has its own.
+BEFORE_THE_CONVERSATION = COMMENT_GROUP - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ def register_handlers(
     preferences: PreferenceCommands,
     operator_desk: OperatorDeskButtons | None = None,
     conversing: Conversing | None = None,
+    ratings: RatingAnswers | None = None,
 ) -> None:
     """Adds the handlers, most specific first: the operator chat, groups, commands, buttons,
     text, files and contacts, the rest."""
@@ -82,6 +86,21 @@ def register_handlers(
     if operator_desk is not None:
         application.add_handler(
             CallbackQueryHandler(operator_desk.on_press, pattern=f"^{Action.DESK}:")
+        )
+    if ratings is not None:
+        application.add_handler(
+            CallbackQueryHandler(
+                ratings.on_press, pattern=f"^({Action.RATE}|{Action.RATING_SKIP}):"
+            )
+        )
+        # The comment on a rating is checked before the draft's text handler (it stops the
+        # update there when it took the text, and lets it through otherwise).
+        application.add_handler(
+            MessageHandler(
+                private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND,
+                ratings.on_text,
+            ),
+            group=COMMENT_GROUP,
         )
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(

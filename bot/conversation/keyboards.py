@@ -134,3 +134,16 @@ def complaints_keyboard(entries: Sequence[LedgerEntry]) -> InlineKeyboardMarkup 
     if not buttons:
         return None
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def rating_row(t: Messages, ledger_id: int) -> list[InlineKeyboardButton]:
+    """[1 ★] … [5 ★]: the customer's rating of a finished complaint, one row."""
+    return [
+        _button(t("button.rate", stars=stars), Action.RATE, str(ledger_id), str(stars))
+        for stars in range(1, 6)
+    ]
+
+
+def rating_comment_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:
+    """[Skip] under "anything you would like to add?"."""
+    return InlineKeyboardMarkup([[_button(t("button.skip"), Action.RATING_SKIP, str(ledger_id))]])

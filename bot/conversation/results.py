@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.backends.base import ComplaintStatus, Receipt, RejectionReason
 from bot.conversation import render
-from bot.conversation.keyboards import result_keyboard
+from bot.conversation.keyboards import rating_row, result_keyboard
 from bot.i18n import Messages
 from bot.storage.deliveries import NewDelivery, OutgoingMessage
 from bot.storage.ledger import LedgerEntry
@@ -121,7 +121,8 @@ def failed(t: Messages, entry: LedgerEntry) -> NewDelivery:
 def status_changed(
     t: Messages, entry: LedgerEntry, status: ComplaintStatus, *, write: bool = False
 ) -> NewDelivery:
-    """A status change, with the message the backend shares with the customer."""
+    """A status change, with the message the backend shares with the customer; a final one
+    (resolved, rejected, closed) asks for a 1–5 star rating."""
     lines = [
         t(
             "status.changed",
@@ -133,12 +134,16 @@ def status_changed(
     if status.detail:
         detail = render.shorten(status.detail, render.BACKEND_TEXT_LIMIT)
         lines.append(t("status.changed_detail", detail=detail))
+    keyboard = result_keyboard(t, entry.id, write=write)
+    if status.is_final:
+        lines.append(t("rating.ask"))
+        keyboard = InlineKeyboardMarkup([rating_row(t, entry.id), *keyboard.inline_keyboard])
     return _to_customer(
         entry,
         "status",
         OutgoingMessage(
             text=render.fit("\n\n".join(lines)),
-            keyboard=keyboard_rows(result_keyboard(t, entry.id, write=write)),
+            keyboard=keyboard_rows(keyboard),
         ),
     )
 

@@ -170,6 +170,29 @@ class OperatorChat:
         )
         return self._post("quarantined", text, row.id)
 
+    def rated(
+        self, entry: LedgerEntry, stars: int, comment: str = "", *, changed: bool = False
+    ) -> NewDelivery:
+        """A customer rated a finished complaint (or changed the rating), or added a comment
+        to their rating (`comment` given)."""
+        if comment:
+            key = "operator.rating_comment"
+        else:
+            key = "operator.rating_changed" if changed else "operator.rated"
+        text = self._t(
+            key,
+            number=entry.complaint_number or "-",
+            stars=stars,
+            bar="★" * stars + "☆" * (5 - stars),
+            comment=shorten(comment, PROBLEM_LIMIT),
+            entry_id=entry.id,
+            backend=entry.backend,
+            order_id=entry.order_id,
+            user_id=int(entry.user_id),
+            name=shorten(entry.envelope.customer_name(), 128),
+        )
+        return self._post("rating", text, entry.id)
+
     def undelivered(self, delivery: Delivery, reason: str) -> NewDelivery | None:
         """A message to a customer was given up (none about a post to this chat itself)."""
         if delivery.chat_id == self.chat_id:

@@ -160,6 +160,21 @@ SQLITE_MIGRATIONS: list[str] = [
 
     CREATE INDEX deliveries_by_message ON deliveries (chat_id, sent_message_id)
     """,
+    # 6: customers' ratings of finished complaints (one per complaint, changeable for a day);
+    # `comment_until` > now while the customer's next text is taken as the rating's comment.
+    """
+    CREATE TABLE complaint_ratings (
+        complaint_id   INTEGER PRIMARY KEY REFERENCES complaints (id),
+        user_id        INTEGER NOT NULL,
+        stars          INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+        comment        TEXT    NOT NULL DEFAULT '',
+        rated_at       REAL    NOT NULL,
+        changed_at     REAL    NOT NULL,
+        comment_until  REAL    NOT NULL DEFAULT 0
+    );
+    CREATE INDEX complaint_ratings_by_time ON complaint_ratings (rated_at);
+    CREATE INDEX complaint_ratings_awaiting ON complaint_ratings (user_id, comment_until)
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -314,5 +329,20 @@ POSTGRES_MIGRATIONS: list[str] = [
     );
 
     CREATE INDEX deliveries_by_message ON deliveries (chat_id, sent_message_id)
+    """,
+    # 6: customers' ratings of finished complaints (one per complaint, changeable for a day);
+    # `comment_until` > now while the customer's next text is taken as the rating's comment.
+    """
+    CREATE TABLE complaint_ratings (
+        complaint_id   BIGINT  PRIMARY KEY REFERENCES complaints (id),
+        user_id        BIGINT  NOT NULL,
+        stars          INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+        comment        TEXT    NOT NULL DEFAULT '',
+        rated_at       DOUBLE PRECISION NOT NULL,
+        changed_at     DOUBLE PRECISION NOT NULL,
+        comment_until  DOUBLE PRECISION NOT NULL DEFAULT 0
+    );
+    CREATE INDEX complaint_ratings_by_time ON complaint_ratings (rated_at);
+    CREATE INDEX complaint_ratings_awaiting ON complaint_ratings (user_id, comment_until)
     """,
 ]

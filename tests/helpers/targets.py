@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.desk import set_status
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import ApiCall, LoopbackTelegram
 from tests.helpers.driver import OLD_FLOW, BotHarness
@@ -38,6 +39,11 @@ class InProcessTarget:
     async def wait(self, seconds: float) -> None:
         await self.harness.advance(seconds)
 
+    async def desk(self, number: str, status: str, note: str | None) -> None:
+        if await set_status(self.harness.settings, number, status, note) != 0:
+            raise TranscriptFailure(f"there is no desk complaint {number}")
+        await self.harness.settle()  # the running bot sends what the desk CLI owes
+
     async def next_output(self, outputs: Outputs) -> ApiCall | None:
         return outputs.take()
 
@@ -62,8 +68,8 @@ class ProcessTarget:
         await self.server.start()
         await self._spawn()
 
-    async def _spawn(self) -> None:
-        env = {
+    def _env(self) -> dict[str, str]:
+        return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
             "TELEGRAM_BOT_TOKEN": "123456:LOOPBACK-token-for-tests-only-abcdefghij",
@@ -73,6 +79,9 @@ class ProcessTarget:
             **OLD_FLOW,
             **{name.upper(): str(value) for name, value in self.settings.items()},
         }
+
+    async def _spawn(self) -> None:
+        env = self._env()
         polls = self.telegram.polls
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -114,6 +123,30 @@ class ProcessTarget:
 
     async def wait(self, seconds: float) -> None:
         raise TranscriptFailure("'wait' steps only run in-process (time cannot move for a process)")
+
+    async def desk(self, number: str, status: str, note: str | None) -> None:
+        """`python -m bot desk set-status` beside the running bot, on its database."""
+        note_args = ["--note", note] if note is not None else []
+        with self.log.open("ab") as log:
+            cli = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "desk",
+                "set-status",
+                number,
+                status,
+                *note_args,
+                env=self._env(),
+                cwd=self.workdir,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+            async with asyncio.timeout(ANSWER_SECONDS * 3):
+                code = await cli.wait()
+        if code != 0:
+            raise TranscriptFailure(f"python -m bot desk set-status exited with {code}")
 
     async def next_output(self, outputs: Outputs) -> ApiCall | None:
         deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS

@@ -29,6 +29,7 @@ STEP_KINDS = ACTIONS | {
     "backend_responds",
     "backend_fails",
     "backend",
+    "desk",
 }
 SHOWN_METHODS = {"sendMessage", "editMessageText", "sendPhoto"}
 CUSTOMER_ID = 424242
@@ -180,6 +181,7 @@ class Target(Protocol):
     async def act(self, update: dict[str, Any]) -> None: ...
     async def restart(self) -> None: ...
     async def wait(self, seconds: float) -> None: ...
+    async def desk(self, number: str, status: str, note: str | None) -> None: ...
     async def next_output(self, outputs: Outputs) -> ApiCall | None: ...
     async def quiet(self) -> None: ...
 
@@ -296,6 +298,9 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
         elif kind == "wait":
             outputs.skip_all()
             await target.wait(parse_duration(value))
+        elif kind == "desk":
+            outputs.skip_all()
+            await _desk_step(value, target, where)
         else:
             _backend_step(kind, value, target.http, where)
         if target.http is not None and target.http.problems:
@@ -357,6 +362,15 @@ def _one_action(
             return customer.press(message, message.callback_data(str(value)))
     shown = [m.buttons for m in messages[-3:]]
     raise TranscriptFailure(f"{where}: no button {value!r}; the last messages had {shown}")
+
+
+async def _desk_step(value: Any, target: Target, where: str) -> None:
+    """An operator changes a desk complaint's status (`python -m bot desk set-status`)."""
+    spec = dict(value) if isinstance(value, dict) else {}
+    if "set_status" not in spec or "to" not in spec:
+        raise TranscriptFailure(f"{where}: write desk: {{set_status: NUMBER, to: STATUS}}")
+    note = spec.get("note")
+    await target.desk(str(spec["set_status"]), str(spec["to"]), None if note is None else str(note))
 
 
 def _backend_step(kind: str, value: Any, http: ScriptedHttp | None, where: str) -> None:

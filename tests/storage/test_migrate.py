@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from bench.postgres import PostgresServer
+from bot.cli.desk import set_status
 from bot.cli.migrate import migrate, migrate_to_postgres
 from bot.storage.ledger import LedgerState
 from bot.storage.migrations import SQLITE_MIGRATIONS
+from bot.storage.ratings import RatingStore
 from bot.telegram_html import plain_text
 from tests.helpers.driver import BotHarness, make_settings
 
@@ -23,6 +25,9 @@ async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(
     await ada.file_complaint()
     await bob.file_complaint(order_id="ORD-2")
     await small.settle()
+    assert await set_status(small.settings, "100002", "resolved") == 0
+    await small.settle()
+    await bob.press("5 ★")  # a rating is copied too
     await ada.send("/language")
     await ada.press("Čeština")
     await ada.send("/complaint")
@@ -48,6 +53,8 @@ async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(
         registered = await big.built.services.ledger.in_state(LedgerState.REGISTERED)
         assert len(registered) == 3
         assert "100003" in plain_text(big.api.chat_messages(777)[-1].text)
+        rating = await RatingStore(big.built.services.database).get(2)
+        assert rating is not None and rating.stars == 5
     finally:
         await big.stop()
 

@@ -1,0 +1,182 @@
+"""This module contains RatingAnswers: the star buttons under a finished complaint, and the comment.
+
+A press is checked like [Check status]: the complaint must be the presser's own and finished.
+The rating, the wait for a comment and the operators' post are one transaction; the comment
+is the customer's next text while no draft is open (a handler that runs before the draft's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.backends.base import FINAL_STATUSES
+from bot.conversation.callbacks import Action, Press, decode
+from bot.conversation.flow import ComplaintFlow, send, user_of
+from bot.conversation.keyboards import rating_comment_keyboard
+from bot.conversation.presses import answer_press
+from bot.conversation.render import Reply
+from bot.i18n import Messages
+from bot.operators.chat import OperatorChat
+from bot.services import Services
+from bot.storage.deliveries import NewDelivery
+from bot.storage.ledger import LedgerEntry, LedgerState
+from bot.storage.ratings import RatingStore
+
+logger = logging.getLogger(__name__)
+
+# The longest comment kept (a Telegram message holds 4096; the operators' post quotes it).
+COMMENT_LIMIT = 2000
+# PTB handler group of the comment check: before the draft's text handler (group 0).
+COMMENT_GROUP = -1
+
+
+def finished(entry: LedgerEntry) -> bool:
+    """Whether the complaint is resolved, rejected or closed (only those are rated)."""
+    return entry.state is LedgerState.REGISTERED and (entry.status_code or "") in FINAL_STATUSES
+
+
+class RatingAnswers:
+    """Stores ratings and their comments, and owes the operators a post about each."""
+
+    def __init__(
+        self,
+        services: Services,
+        flow: ComplaintFlow,
+        operator: OperatorChat | None,
+        ratings: RatingStore,
+    ) -> None:
+        self.s = services
+        self.flow = flow
+        self._operator = operator
+        self._ratings = ratings
+
+    # -- presses ---------------------------------------------------------------------------
+
+    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """[1 ★] … [5 ★] or [Skip]: only on the presser's own finished complaint."""
+        query = update.callback_query
+        assert query is not None
+        t = self.s.messages(query.from_user)
+        press = decode(query.data)
+        if press is None or press.action not in (Action.RATE, Action.RATING_SKIP):
+            await self._refuse(update, t)
+            return
+        entry = await self.s.ledger.get(int(press.token))
+        if entry is None or entry.user_id != query.from_user.id:
+            logger.info("Rating press of user %s on a complaint not theirs", query.from_user.id)
+            await self._refuse(update, t)
+            return
+        if press.action is Action.RATING_SKIP:
+            await self._skip(update, entry, t)
+        elif finished(entry):
+            await self._rate(update, entry, press, t)
+        else:
+            await self._refuse(update, t)
+
+    async def _rate(self, update: Update, entry: LedgerEntry, press: Press, t: Messages) -> None:
+        query = update.callback_query
+        assert query is not None
+        stars, now = int(press.argument), self.s.clock()
+        until = now + self.s.settings.conversation_timeout_seconds
+        existing = await self._ratings.get(entry.id)
+        if existing is None:
+            change = self._ratings.first(
+                entry.id, entry.user_id, stars, now=now, comment_until=until
+            )
+        elif existing.changeable(now):
+            change = self._ratings.change(existing, stars, now=now, comment_until=until)
+        else:
+            await answer_press(query, t("rating.already"))
+            return
+        changed = existing is not None
+        owed = (
+            [self._operator.rated(entry, stars, changed=changed)]
+            if self._operator is not None
+            else []
+        )
+        claimed = await self.s.delivery.write(
+            change,
+            self._ratings.others_done(entry.user_id, entry.id),
+            self.s.updates.statement(update.update_id),
+            owed=owed,
+        )
+        if claimed is None:  # another press was stored meanwhile (another instance)
+            await self._refuse(update, t)
+            return
+        self.s.updates.recorded(update.update_id)
+        logger.info("Complaint %s rated %s by its customer", entry.id, stars)
+        if changed:
+            await answer_press(query, t("rating.changed_toast", stars=stars))
+            number = entry.complaint_number or ""
+            text = t("rating.changed", number=number, stars=stars)
+        else:
+            await answer_press(query, t("rating.thanks_toast"))
+            text = t("rating.ask_comment")
+        await send(update, Reply(text, rating_comment_keyboard(t, entry.id)))
+        await self.s.delivery.deliver_all(claimed)
+
+    async def _skip(self, update: Update, entry: LedgerEntry, t: Messages) -> None:
+        query = update.callback_query
+        assert query is not None
+        skipped = await self.s.delivery.write(
+            self._ratings.skip(entry.id, entry.user_id, now=self.s.clock()),
+            self.s.updates.statement(update.update_id),
+            owed=(),
+        )
+        if skipped is None:  # commented, skipped or timed out already
+            await self._refuse(update, t)
+            return
+        self.s.updates.recorded(update.update_id)
+        await answer_press(query)
+        try:
+            await query.edit_message_text(t("rating.skipped"), parse_mode=ParseMode.HTML)
+        except BadRequest:
+            await send(update, Reply(t("rating.skipped")))
+
+    async def _refuse(self, update: Update, t: Messages) -> None:
+        """A forged, foreign or spent button: the polite no every other button gives."""
+        query = update.callback_query
+        assert query is not None
+        await answer_press(query, t("unexpected.stale_button"))
+        with contextlib.suppress(BadRequest):
+            await self.flow.repeat_question(update, t("unexpected.stale_button"))
+
+    # -- the comment -----------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The comment on a rating, when one is awaited and no draft is open; otherwise the
+        text goes on to the draft's handler."""
+        user = user_of(update)
+        if await self.s.conversations.load(user.id) is not None:
+            return  # a draft is open: the text answers its question
+        now = self.s.clock()
+        rating = await self._ratings.awaiting_comment(user.id, now=now)
+        if rating is None:
+            return
+        entry = await self.s.ledger.get(rating.complaint_id)
+        message = update.effective_message
+        text = (message.text or "").strip() if isinstance(message, Message) else ""
+        if entry is None or not text:
+            return
+        comment = text[:COMMENT_LIMIT]
+        owed: list[NewDelivery] = []
+        if self._operator is not None:
+            owed.append(self._operator.rated(entry, rating.stars, comment))
+        claimed = await self.s.delivery.write(
+            self._ratings.comment(rating, comment, now=now),
+            self.s.updates.statement(update.update_id),
+            owed=owed,
+        )
+        if claimed is None:
+            return  # the wait ended meanwhile: an ordinary text after all
+        self.s.updates.recorded(update.update_id)
+        logger.info("Comment on the rating of complaint %s stored", entry.id)
+        await send(update, Reply(self.s.messages(user)("rating.comment_thanks")))
+        await self.s.delivery.deliver_all(claimed)
+        raise ApplicationHandlerStop
