@@ -229,7 +229,7 @@ class BotHarness:
         errors_before = len(self.errors)
         app = self.built.application
         number = update_id if update_id is not None else next(self._update_ids)
-        self.api.telegram.pressed(payload, at=pressed_at)
+        self.api.telegram.received(payload, at=pressed_at)
         update = Update.de_json({"update_id": number, **payload}, app.bot)
         await app.update_processor.process_update(update, app.process_update(update))
         new_errors = self.errors[errors_before:]
