@@ -278,7 +278,10 @@ def post_text(call: ApiCall) -> str:
     return call.text
 
 
-def describe_post(call: ApiCall) -> str:
+def describe_post(call: ApiCall | None) -> str:
+    """A post as a failing step names it."""
+    if call is None:
+        return "nothing"
     thread = thread_of(call.params)
     where = f" in topic {thread}" if thread is not None else ""
     reply = replied_id(call.params)[1]

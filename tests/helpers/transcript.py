@@ -24,6 +24,7 @@ from tests.helpers.chat_steps import (
     OperatorChat,
     StepError,
     check_fields,
+    describe_post,
     find_message,
     normalise,
     prepare_group,
@@ -391,7 +392,7 @@ async def _chat_step(
         if value == "silent":
             await target.quiet()
             if operators.pending():
-                raise StepError(f"the bot posted {operators.take()}")
+                raise StepError(f"the bot posted {describe_post(operators.take())}")
         else:
             operators.check(dict(value), await target.next_output(operators))
     else:
