@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.operators.hours import WorkingHours
+
 BackendName = Literal["local", "middleware", "occ", "bizkithub"]
 
 DEFAULT_CATEGORIES = "product-related=Product-related,delivery=Delivery,payment=Payment,other=Other"
@@ -154,6 +156,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     operator_chat_id: int | None = None
+    # Unset or empty: operators are always in.
+    operator_hours: Annotated[WorkingHours | None, NoDecode] = None
     default_language: str = "en-US"
     deep_link_secret: SecretStr | None = None
 
@@ -198,6 +202,13 @@ class Settings(BaseSettings):
             return parse_database_url(value) if value.strip() else None
         if isinstance(value, SecretStr):
             return parse_database_url(value.get_secret_value())
+        return value
+
+    @field_validator("operator_hours", mode="before")
+    @classmethod
+    def _parse_operator_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            return WorkingHours.parse(value) if value.strip() else None
         return value
 
     @field_validator("log_level", mode="before")
@@ -379,6 +390,11 @@ class Settings(BaseSettings):
         """The key media links are signed with (MEDIA_LINK_SECRET, else DEEP_LINK_SECRET)."""
         secret = self.media_link_secret or self.deep_link_secret
         return secret.get_secret_value() if secret is not None else None
+
+    @property
+    def working_hours(self) -> WorkingHours:
+        """OPERATOR_HOURS, read (always open when unset)."""
+        return self.operator_hours or WorkingHours.always()
 
     @property
     def conversation_timeout_seconds(self) -> float:

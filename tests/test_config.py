@@ -136,6 +136,10 @@ def test_categories_also_read_as_json() -> None:
             "MEDIA_LINK_SECRET",
         ),
         ({"MEDIA_LINK_DAYS": "0"}, "MEDIA_LINK_DAYS"),
+        ({"OPERATOR_HOURS": "Mon-Fri 09:00-17:00 Europe/Nowhere"}, "OPERATOR_HOURS"),
+        ({"OPERATOR_HOURS": "Mo-Fr 09:00-17:00 Europe/Prague"}, "OPERATOR_HOURS"),
+        ({"OPERATOR_HOURS": "Mon-Fri 09:00-17:00"}, "OPERATOR_HOURS"),
+        ({"OPERATOR_HOURS": "weekdays Europe/Prague"}, "OPERATOR_HOURS"),
         (
             {
                 "COMPLAINT_BACKEND": "bizkithub",
@@ -166,6 +170,21 @@ def test_bad_settings_name_the_setting_in_one_line(
     names, _, _ = message.partition(": ")  # one setting, or every missing one, then the why
     assert named in names
     assert "\n" not in message
+
+
+def test_operator_hours_are_read_at_start_and_unset_means_always_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(telegram_bot_token=TOKEN).operator_hours is None
+    assert load_settings(telegram_bot_token=TOKEN).working_hours.always_open
+    monkeypatch.setenv("OPERATOR_HOURS", "")
+    assert load_settings(telegram_bot_token=TOKEN).working_hours.always_open
+    monkeypatch.setenv("OPERATOR_HOURS", "Mon-Fri 09:00-17:00, Sat 10:00-12:00 Europe/Prague")
+    hours = load_settings(telegram_bot_token=TOKEN).working_hours
+    assert hours.zone.key == "Europe/Prague"
+    assert not hours.always_open and len(hours.spans) == 6
+    with pytest.raises(ConfigError, match=r"^OPERATOR_HOURS: unknown time zone 'Mars/Olympus'"):
+        load_settings(telegram_bot_token=TOKEN, operator_hours="Mon 09:00-17:00 Mars/Olympus")
 
 
 def test_a_bad_key_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.driver import BotHarness, make_settings
+from bot.loopback.telegram import LoopbackTelegram
+from tests.helpers.driver import BotHarness, FakeClock, make_settings
 from tests.helpers.targets import InProcessTarget, ProcessTarget
-from tests.helpers.transcript import ScriptedHttp, all_transcripts, load_transcript, replay
+from tests.helpers.transcript import (
+    ScriptedHttp,
+    all_transcripts,
+    load_transcript,
+    prepare_telegram,
+    replay,
+)
 
 TRANSCRIPTS = all_transcripts()
 LOOPBACK = [path for path in TRANSCRIPTS if load_transcript(path).loopback]
@@ -28,7 +35,12 @@ async def test_transcript(path: Path, tmp_path: Path) -> None:
     uses_http = transcript.settings.get("complaint_backend", "local") != "local"
     http = ScriptedHttp() if uses_http else None
     settings = make_settings(tmp_path / "bot.sqlite3", **transcript.settings)
-    harness = BotHarness(settings, http_client=http.client() if http else None)
+    clock = FakeClock()
+    telegram = LoopbackTelegram(clock=clock)
+    prepare_telegram(transcript, telegram)
+    harness = BotHarness(
+        settings, http_client=http.client() if http else None, clock=clock, telegram=telegram
+    )
     await harness.start()
     try:
         await replay(transcript, InProcessTarget(harness, http))
@@ -40,6 +52,7 @@ async def test_transcript(path: Path, tmp_path: Path) -> None:
 async def test_transcript_against_the_bot_process(path: Path, tmp_path: Path) -> None:
     transcript = load_transcript(path)
     target = ProcessTarget(tmp_path, transcript.settings)
+    prepare_telegram(transcript, target.telegram)
     await target.start()
     try:
         await replay(transcript, target)

@@ -19,6 +19,9 @@ from bot.storage.sqlite import SqliteDatabase
 TABLES = (
     "complaints",
     "complaint_ratings",
+    "complaint_messages",
+    "complaint_topics",
+    "follow_ups",
     "desk_complaints",
     "conversations",
     "customers",
@@ -30,6 +33,7 @@ IDENTITIES = {
     "complaints": ("id", 1),
     "desk_complaints": ("number", 100001),
     "deliveries": ("id", 1),
+    "complaint_messages": ("id", 1),
 }
 ROWS_PER_BATCH = 500
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Protocol
 
 from telegram import Message, Update, User
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -36,25 +35,12 @@ logger = logging.getLogger(__name__)
 ALBUM_SECONDS = 30.0
 
 
-class OpeningHours(Protocol):
-    """When operators are there (OPERATOR_HOURS)."""
-
-    def is_open(self, at: datetime) -> bool:
-        """Whether operators work at that moment."""
-
-    def next_opening(self, at: datetime) -> datetime:
-        """When they are back, in their time zone."""
-
-
 class CustomerFollowUps:
     """The [Write about this complaint] button, and relaying what the customer then writes."""
 
-    def __init__(
-        self, services: Services, operator: OperatorChat, hours: OpeningHours | None = None
-    ) -> None:
+    def __init__(self, services: Services, operator: OperatorChat) -> None:
         self.s = services
         self._operator = operator
-        self._hours = hours
 
     async def on_write(self, update: Update, press: Press) -> None:
         """The button: the customer's next message is about this complaint."""
@@ -186,12 +172,11 @@ class CustomerFollowUps:
     def _sent(self, t: Messages, entry: LedgerEntry) -> str:
         """The acknowledgement: sent, and when operators are back if they are away now."""
         number = entry.complaint_number or ""
-        if self._hours is None:
-            return t("follow_up.sent", number=number)
+        hours = self.s.settings.operator_hours
         now = datetime.fromtimestamp(self.s.clock(), UTC)
-        if self._hours.is_open(now):
+        if hours is None or hours.is_open(now):
             return t("follow_up.sent", number=number)
-        back = self._hours.next_opening(now)
+        back = hours.next_opening(now)
         # Numbers and the zone read the same in every language ("2026-12-07 09:00 CET").
         return t(
             "follow_up.sent_after_hours", number=number, when=back.strftime("%Y-%m-%d %H:%M %Z")

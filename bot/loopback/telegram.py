@@ -16,6 +16,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.loopback.chats import (
+    BLOCKED,
+    CHAT_NOT_FOUND,
+    NOT_A_FORUM,
+    REACT_NOT_FOUND,
+    REPLIED_NOT_FOUND,
+    THREAD_NOT_FOUND,
+    ForumTopic,
+    GroupChat,
+    UserMessage,
+    check_reactions,
+    check_topic_name,
+    replied_id,
+    thread_of,
+)
+from bot.loopback.errors import BotApiError as BotApiError
+from bot.loopback.errors import ConnectionDropped as ConnectionDropped
 from bot.telegram_html import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
@@ -39,31 +56,8 @@ QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or q
 # The most a bot can download (getFile), and what an album may hold.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 ALBUM_SIZES = range(2, 11)
-
-
-class BotApiError(Exception):
-    """What Telegram answers with ok=false."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-    def body(self) -> dict[str, Any]:
-        """The JSON Telegram answers with."""
-        body: dict[str, Any] = {
-            "ok": False,
-            "error_code": self.code,
-            "description": self.description,
-        }
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
-
-
-class ConnectionDropped(Exception):
-    """Telegram (or the way to it) closed the connection without answering."""
+# Methods that put something into a chat: a user who blocked the bot refuses them all.
+SENDING_PREFIXES = ("send", "edit", "copy", "forward")
 
 
 OutageKind = Literal["502", "429", "drop"]
@@ -85,6 +79,9 @@ class ChatMessage:
     file_kind: str = ""
     album: str = ""
     reply_keyboard: list[str] = field(default_factory=list)
+    # The forum topic it was sent in, and the message it replies to (None: neither).
+    thread_id: int | None = None
+    reply_to: int | None = None
 
     @property
     def buttons(self) -> list[str]:
@@ -116,6 +113,9 @@ class ApiCall:
 
     method: str
     params: dict[str, Any]
+    # The messages it made (filled in once Telegram has answered): what a check of this call
+    # may compare with the messages before it.
+    message_ids: list[int] = field(default_factory=list, compare=False)
 
     @property
     def chat_id(self) -> int | None:
@@ -150,7 +150,7 @@ class LoopbackTelegram:
         self._update_ids = itertools.count(int(clock() * 1000))
         self._pending: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
-        self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._failures: dict[str, list[tuple[int, str, int | None]]] = {}
         self._down_until = 0.0
         self._down_kind: OutageKind = "502"
         self._down_retry_after = 7
@@ -160,6 +160,13 @@ class LoopbackTelegram:
         self.files: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
         self._albums = itertools.count(1)
+        self.groups: dict[int, GroupChat] = {}
+        # Users seen in updates (their private chats answer getChat), their messages per chat,
+        # the bot's reactions per message, and users who blocked the bot.
+        self.users: dict[int, dict[str, Any]] = {}
+        self._user_messages: dict[tuple[int, int], UserMessage] = {}
+        self.reactions: dict[tuple[int, int], list[str]] = {}
+        self.blocked: set[int] = set()
 
     # -- the bot's side ----------------------------------------------------------------------
 
@@ -173,13 +180,19 @@ class LoopbackTelegram:
             self._fail_as_down()
         failures = self._failures.get(method)
         if failures:
-            code, description = failures.pop(0)
-            raise BotApiError(code, description)
+            code, description, retry_after = failures.pop(0)
+            raise BotApiError(code, description, retry_after)
+        if method.startswith(SENDING_PREFIXES) and _chat_of(params) in self.blocked:
+            raise BotApiError(403, BLOCKED)
         check_request(method, params)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise BotApiError(404, f"Not Found: method {method} is not in the loopback Bot API")
-        return handler(params)
+        result = handler(params)
+        for made in result if isinstance(result, list) else [result]:
+            if isinstance(made, dict) and "message_id" in made and "chat" in made:
+                record.message_ids.append(int(made["message_id"]))
+        return result
 
     async def get_updates(self, offset: int, wait_seconds: float) -> list[dict[str, Any]]:
         """Long polling: the updates from `offset` on, waiting up to `wait_seconds` for one.
@@ -223,9 +236,11 @@ class LoopbackTelegram:
             )
         raise BotApiError(502, "Bad Gateway")
 
-    def fail_next(self, method: str, description: str, code: int = 400) -> None:
+    def fail_next(
+        self, method: str, description: str, code: int = 400, retry_after: int | None = None
+    ) -> None:
         """The next call of `method` answers with a Telegram error."""
-        self._failures.setdefault(method, []).append((code, description))
+        self._failures.setdefault(method, []).append((code, description, retry_after))
 
     def end_polls(self) -> None:
         """Answers any waiting long poll now (with what is pending), e.g. before shutting down."""
@@ -239,10 +254,41 @@ class LoopbackTelegram:
     def deliver(self, update: dict[str, Any]) -> dict[str, Any]:
         """Numbers an update and queues it for getUpdates; returns it."""
         update = {"update_id": next(self._update_ids), **update}
-        self.pressed(update)
+        self.received(update)
         self._pending.append(update)
         self._arrived.set()
         return update
+
+    def received(self, update: dict[str, Any], at: float | None = None) -> None:
+        """Notes what an update brings to Telegram's side: a button press (made at `at`,
+        default now), a user's message (which replies and reactions may then name, and which
+        an edit changes) and its sender (whose private chat getChat then knows)."""
+        self.pressed(update, at)
+        for kind in ("message", "edited_message"):
+            message = update.get(kind)
+            if isinstance(message, dict):
+                self._remember(message)
+        query = update.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("from"), dict):
+            self.users.setdefault(int(query["from"]["id"]), query["from"])
+
+    def _remember(self, message: dict[str, Any]) -> None:
+        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        assert isinstance(sender, dict)
+        if sender.get("id") is not None:
+            self.users.setdefault(int(sender["id"]), sender)
+        chat_id, message_id = int(message["chat"]["id"]), int(message["message_id"])
+        replied = message.get("reply_to_message")
+        thread = message.get("message_thread_id") if message.get("is_topic_message") else None
+        self._user_messages[(chat_id, message_id)] = UserMessage(
+            chat_id,
+            message_id,
+            str(message.get("text") or message.get("caption") or ""),
+            sender,
+            thread_id=int(thread) if thread is not None else None,
+            reply_to=int(replied["message_id"]) if isinstance(replied, dict) else None,
+            raw={k: v for k, v in message.items() if k != "reply_to_message"},
+        )
 
     def pressed(self, update: dict[str, Any], at: float | None = None) -> None:
         """Notes a button press in `update` (if it is one) as made at `at` (default: now)."""
@@ -272,6 +318,33 @@ class LoopbackTelegram:
             m for (chat, _), m in sorted(self.messages.items()) if chat == chat_id and not m.deleted
         ]
 
+    def user_messages(self, chat_id: int) -> list[UserMessage]:
+        """The messages users sent in a chat (through updates), oldest first."""
+        return [m for (chat, _), m in sorted(self._user_messages.items()) if chat == chat_id]
+
+    def add_group(self, chat_id: int, title: str, *, forum: bool = False) -> GroupChat:
+        """A supergroup the bot is a member of (a forum, with topics, when `forum`)."""
+        group = GroupChat(chat_id, title, forum)
+        self.groups[chat_id] = group
+        return group
+
+    def topics(self, chat_id: int) -> list[ForumTopic]:
+        """The topics created in a forum chat, oldest first."""
+        group = self.groups.get(chat_id)
+        return list(group.topics.values()) if group is not None else []
+
+    def reactions_of(self, chat_id: int, message_id: int) -> list[str]:
+        """The emoji the bot has set on a message (none: an empty list)."""
+        return list(self.reactions.get((chat_id, message_id), []))
+
+    def block(self, user_id: int) -> None:
+        """The user blocks the bot: every send to their chat answers 403 until `unblock`."""
+        self.blocked.add(user_id)
+
+    def unblock(self, user_id: int) -> None:
+        """The user restarts the bot after blocking it."""
+        self.blocked.discard(user_id)
+
     # -- the methods -------------------------------------------------------------------------
 
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -284,6 +357,48 @@ class LoopbackTelegram:
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
+
+    def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _chat_of(params)
+        if chat_id in self.groups:
+            chat = self.groups[chat_id].as_chat()
+        elif chat_id in self.users:
+            user = self.users[chat_id]
+            names = ("first_name", "last_name", "username")
+            chat = {"id": chat_id, "type": "private"} | {k: user[k] for k in names if k in user}
+        else:
+            raise BotApiError(400, CHAT_NOT_FOUND)
+        return chat | {
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _api_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self.groups.get(_chat_of(params))
+        if group is None or not group.forum:
+            raise BotApiError(400, NOT_A_FORUM)
+        name = check_topic_name(params.get("name"))
+        color = params.get("icon_color")
+        # Like Telegram, a topic's thread id is the id of the service message that opened it.
+        topic = ForumTopic(group.chat_id, next(self._message_ids), name)
+        if color not in (None, ""):
+            topic = ForumTopic(group.chat_id, topic.message_thread_id, name, int(str(color)))
+        group.topics[topic.message_thread_id] = topic
+        return topic.as_telegram()
+
+    def _api_setMessageReaction(self, params: dict[str, Any]) -> bool:
+        key = (_chat_of(params), int(params["message_id"]))
+        if not self._exists(*key):
+            raise BotApiError(400, REACT_NOT_FOUND)
+        self.reactions[key] = check_reactions(params.get("reaction"))
+        return True
 
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._store(params, text=str(params["text"]))
@@ -304,6 +419,7 @@ class LoopbackTelegram:
         kinds = {str(item.get("type")) for item in items}
         if "document" in kinds and kinds != {"document"}:
             raise BotApiError(400, "Bad Request: document can't be mixed with other media types")
+        placement = self._placement(params)
         album = f"album-{next(self._albums)}"
         sent = []
         for item in items:
@@ -311,7 +427,10 @@ class LoopbackTelegram:
             kind = str(item.get("type"))
             sent.append(
                 self._send_file(
-                    {"chat_id": params["chat_id"], kind: item.get("media"), **item}, kind, album
+                    {"chat_id": params["chat_id"], kind: item.get("media"), **item},
+                    kind,
+                    album,
+                    placement,
                 )
             )
         return sent
@@ -368,19 +487,28 @@ class LoopbackTelegram:
 
     def _store(self, params: dict[str, Any], *, text: str, photo: str = "") -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        thread_id, reply_to = self._placement(params)
         message = ChatMessage(chat_id, next(self._message_ids), text, photo, keyboard_of(params))
+        message.thread_id, message.reply_to = thread_id, reply_to
         if photo:
             message.file, message.file_kind = photo, "photo"
         message.reply_keyboard = reply_keyboard_of(params)
         self.messages[(chat_id, message.message_id)] = message
         return self._as_telegram(message)
 
-    def _send_file(self, params: dict[str, Any], kind: str, album: str = "") -> dict[str, Any]:
+    def _send_file(
+        self,
+        params: dict[str, Any],
+        kind: str,
+        album: str = "",
+        placement: tuple[int | None, int | None] | None = None,
+    ) -> dict[str, Any]:
         """A photo, video or document sent by file_id (one Telegram keeps) or by URL."""
         file = str(params.get(kind) or "")
         if file not in self.files and not file.startswith(("https://", "http://")):
             raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         chat_id = int(params["chat_id"])
+        thread_id, reply_to = placement or self._placement(params)
         message = ChatMessage(
             chat_id,
             next(self._message_ids),
@@ -390,6 +518,8 @@ class LoopbackTelegram:
             file=file,
             file_kind=kind,
             album=album,
+            thread_id=thread_id,
+            reply_to=reply_to,
         )
         self.messages[(chat_id, message.message_id)] = message
         return self._as_telegram(message)
@@ -401,27 +531,115 @@ class LoopbackTelegram:
             raise BotApiError(400, "Bad Request: message to edit not found")
         return message
 
-    @staticmethod
-    def _as_telegram(message: ChatMessage) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "message_id": message.message_id,
-            "date": int(time.time()),
-            "chat": {"id": message.chat_id, "type": "private"},
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": BOT_FIRST_NAME},
-        }
-        if message.file_kind == "photo":
-            result["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
-            result["caption"] = message.text
-        elif message.file_kind:
-            result[message.file_kind] = {"file_id": message.file, "file_unique_id": "u"}
-            if message.file_kind == "video":
-                result["video"] |= {"width": 1, "height": 1, "duration": 1}
-            result["caption"] = message.text
-        else:
-            result["text"] = message.text
-        if message.keyboard:
-            result["reply_markup"] = {"inline_keyboard": message.keyboard}
+    def _placement(self, params: dict[str, Any]) -> tuple[int | None, int | None]:
+        """The topic a send goes to and the message it replies to, refused as Telegram
+        refuses a topic that is not there or a reply to a message that is not."""
+        chat_id = _chat_of(params)
+        thread_id = thread_of(params)
+        if thread_id is not None:
+            group = self.groups.get(chat_id)
+            if group is None or not group.forum or thread_id not in group.topics:
+                raise BotApiError(400, THREAD_NOT_FOUND)
+        reply_chat, reply_to, without_reply = replied_id(params)
+        if reply_to is not None and not self._exists(reply_chat or chat_id, reply_to):
+            if not without_reply:
+                raise BotApiError(400, REPLIED_NOT_FOUND)
+            reply_to = None
+        if reply_chat not in (None, chat_id):
+            reply_to = None  # a quote of another chat: not a reply within this one
+        return thread_id, reply_to
+
+    def _exists(self, chat_id: int, message_id: int) -> bool:
+        """Whether a message of the bot (not deleted) or of a user is there in the chat."""
+        bots = self.messages.get((chat_id, message_id))
+        return (bots is not None and not bots.deleted) or (
+            (chat_id, message_id) in self._user_messages
+        )
+
+    def chat_json(self, chat_id: int) -> dict[str, Any]:
+        """The `chat` object of a message in this chat."""
+        if chat_id in self.groups:
+            return self.groups[chat_id].as_chat()
+        user = self.users.get(chat_id, {})
+        chat = {"id": chat_id, "type": "private"}
+        return chat | {k: user[k] for k in ("first_name", "username") if k in user}
+
+    def message_json(self, message: ChatMessage | UserMessage) -> dict[str, Any]:
+        """Telegram's Message object for a message of the bot or of a user, without the
+        message it replies to (as reply_to_message carries it)."""
+        if isinstance(message, UserMessage):
+            return dict(message.raw)
+        return self._as_telegram(message, nested=True)
+
+    def _as_telegram(self, message: ChatMessage, *, nested: bool = False) -> dict[str, Any]:
+        result = bot_message_json(message, self.chat_json(message.chat_id))
+        if not nested:
+            replied = self._replied_json(message)
+            if replied is not None:
+                result["reply_to_message"] = replied
         return result
+
+    def _replied_json(self, message: ChatMessage) -> dict[str, Any] | None:
+        """What a sent message's reply_to_message is: the message it replies to, else (in a
+        topic) the service message that opened the topic, as Telegram does."""
+        key = (message.chat_id, message.reply_to or 0)
+        if key in self.messages:
+            return self._as_telegram(self.messages[key], nested=True)
+        if key in self._user_messages:
+            return dict(self._user_messages[key].raw)
+        group = self.groups.get(message.chat_id)
+        if message.thread_id is not None and group is not None:
+            return topic_opening(group.as_chat(), group.topics[message.thread_id])
+        return None
+
+
+def bot_message_json(
+    message: ChatMessage, chat: dict[str, Any], date: float | None = None
+) -> dict[str, Any]:
+    """Telegram's Message object for a message of the bot (without reply_to_message)."""
+    result: dict[str, Any] = {
+        "message_id": message.message_id,
+        "date": int(time.time() if date is None else date),
+        "chat": chat,
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": BOT_FIRST_NAME},
+    }
+    if message.thread_id is not None:
+        result |= {"message_thread_id": message.thread_id, "is_topic_message": True}
+    if message.file_kind == "photo":
+        result["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+        result["caption"] = message.text
+    elif message.file_kind:
+        result[message.file_kind] = {"file_id": message.file, "file_unique_id": "u"}
+        if message.file_kind == "video":
+            result["video"] |= {"width": 1, "height": 1, "duration": 1}
+        result["caption"] = message.text
+    else:
+        result["text"] = message.text
+    if message.keyboard:
+        result["reply_markup"] = {"inline_keyboard": message.keyboard}
+    return result
+
+
+def topic_opening(chat: dict[str, Any], topic: ForumTopic) -> dict[str, Any]:
+    """The service message that opened a topic (what a topic message without a reply replies
+    to, in Telegram's updates and answers)."""
+    return {
+        "message_id": topic.message_thread_id,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": BOT_FIRST_NAME},
+        "message_thread_id": topic.message_thread_id,
+        "forum_topic_created": {"name": topic.name, "icon_color": topic.icon_color},
+    }
+
+
+def _chat_of(params: dict[str, Any]) -> int:
+    """A call's chat_id (0 when it names none: no chat has that id)."""
+    value = params.get("chat_id")
+    try:
+        return int(value) if value is not None else 0
+    except ValueError:
+        return 0  # an @channel username: not a chat the loopback knows
 
 
 def check_request(method: str, params: dict[str, Any]) -> None:

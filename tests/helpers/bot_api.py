@@ -77,8 +77,10 @@ class FakeBotApi(BaseRequest):
     def messages(self) -> dict[tuple[int, int], ChatMessage]:
         return self.telegram.messages
 
-    def fail_next(self, method: str, description: str, code: int = 400) -> None:
-        self.telegram.fail_next(method, description, code)
+    def fail_next(
+        self, method: str, description: str, code: int = 400, retry_after: int | None = None
+    ) -> None:
+        self.telegram.fail_next(method, description, code, retry_after)
 
     def calls_to(self, *methods: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method in methods]

@@ -22,7 +22,7 @@ from telegram.ext import CallbackContext
 from bot.app import BuiltBot, build_application
 from bot.backends.base import ComplaintBackend
 from bot.config import DEFAULT_RESOLUTIONS, Settings
-from bot.loopback.customer import CustomerUpdates, make_user
+from bot.loopback.customer import CustomerUpdates, Replied, make_user
 from bot.loopback.telegram import LoopbackTelegram
 from tests.helpers.bot_api import ApiCall, BotMessage, FakeBotApi
 
@@ -162,6 +162,7 @@ class BotHarness:
         self._built: BuiltBot | None = None
         # Telegram's update ids only grow; a bot that continues another's database continues them.
         self._update_ids = itertools.count(first_update_id)
+        self.last_update_id = first_update_id - 1  # the id of the update fed last
         self._user_ids = itertools.count(100_001)
 
     @property
@@ -229,7 +230,8 @@ class BotHarness:
         errors_before = len(self.errors)
         app = self.built.application
         number = update_id if update_id is not None else next(self._update_ids)
-        self.api.telegram.pressed(payload, at=pressed_at)
+        self.last_update_id = number
+        self.api.telegram.received(payload, at=pressed_at)
         update = Update.de_json({"update_id": number, **payload}, app.bot)
         await app.update_processor.process_update(update, app.process_update(update))
         new_errors = self.errors[errors_before:]
@@ -271,9 +273,11 @@ class Customer:
     def id(self) -> int:
         return self.updates.id
 
-    async def send(self, text: str, **options: Any) -> Turn:
-        """Types a message (a leading /word is sent as a command, as Telegram does)."""
-        return await self.harness.feed(self.updates.text(text), self.id, **options)
+    async def send(self, text: str, *, reply_to: Replied | None = None, **options: Any) -> Turn:
+        """Types a message (a leading /word is sent as a command, as Telegram does);
+        `reply_to` makes it a Telegram reply to that message."""
+        update = self.updates.text(text, reply_to=reply_to)
+        return await self.harness.feed(update, self.id, **options)
 
     async def send_content(self, kind: str) -> Turn:
         """Sends a sticker, photo, voice message, location or contact instead of text."""
@@ -289,12 +293,20 @@ class Customer:
         name: str | None = None,
         mime: str | None = None,
         size: int | None = None,
+        reply_to: Replied | None = None,
     ) -> Turn:
         """Sends a photo, video or document (kept by the loopback Telegram, so getFile and the
         file URL serve `content`)."""
         stored = self.harness.api.telegram.add_file(content or sample_bytes(kind), kind)
         update = self.updates.file(
-            stored, kind, caption=caption, album=album, name=name, mime=mime, size=size
+            stored,
+            kind,
+            caption=caption,
+            album=album,
+            name=name,
+            mime=mime,
+            size=size,
+            reply_to=reply_to,
         )
         return await self.harness.feed(update, self.id)
 

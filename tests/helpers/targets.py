@@ -50,6 +50,10 @@ class InProcessTarget:
     async def quiet(self) -> None:
         return None
 
+    async def until(self, condition: Any) -> None:
+        """In-process everything has settled after each step: one look is enough."""
+        await self.harness.settle()
+
 
 class ProcessTarget:
     """`python -m bot` as a separate process, polling a loopback Bot API on 127.0.0.1."""
@@ -168,6 +172,14 @@ class ProcessTarget:
                 seen, since = len(self.telegram.calls), loop.time()
             elif loop.time() - since >= QUIET_SECONDS:
                 return
+
+    async def until(self, condition: Any) -> None:
+        """Waits (up to ANSWER_SECONDS) for the process to make `condition` true."""
+        deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                return  # the step itself says what is missing
+            await asyncio.sleep(POLL_SECONDS)
 
     async def _until(self, condition: Any, what: str) -> None:
         deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS * 3

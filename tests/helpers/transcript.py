@@ -17,8 +17,19 @@ from typing import Any, Protocol
 import httpx
 import yaml
 
-from bot.loopback.customer import CustomerUpdates, make_user
+from bot.loopback.customer import CustomerUpdates, Replied, make_user
 from bot.loopback.telegram import ApiCall, LoopbackTelegram, reply_keyboard_of
+from tests.helpers.chat_steps import (
+    OPERATOR_CHAT_FIELDS,
+    OperatorChat,
+    StepError,
+    check_fields,
+    describe_post,
+    find_message,
+    normalise,
+    prepare_group,
+    telegram_down,
+)
 
 TRANSCRIPTS_DIR = Path(__file__).parent.parent / "transcripts"
 ACTIONS = {"user", "press", "press_data", "send", "album", "edit"}
@@ -30,7 +41,13 @@ STEP_KINDS = ACTIONS | {
     "backend_fails",
     "backend",
     "desk",
+    "operator",
+    "operator_sees",
+    "operator_reaction",
+    "customer_blocks_bot",
+    "telegram_down",
 }
+OPERATOR_STEPS = {"operator", "operator_sees", "operator_reaction"}
 SHOWN_METHODS = {"sendMessage", "editMessageText", "sendPhoto"}
 CUSTOMER_ID = 424242
 
@@ -49,6 +66,8 @@ class Transcript:
     settings: dict[str, Any] = field(default_factory=dict)
     customer: dict[str, Any] = field(default_factory=dict)
     loopback: bool = False
+    # The operator chat's shape (`operator_chat:`), None when the transcript does not say.
+    operator_chat: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -70,15 +89,39 @@ def load_transcript(path: Path) -> Transcript:
         ((kind, value),) = step.items()
         if kind not in STEP_KINDS:
             raise TranscriptFailure(f"{path.name} step {number}: unknown step {kind!r}")
+        value = normalise(value)
+        try:
+            check_fields(kind, value)
+        except StepError as err:
+            raise TranscriptFailure(f"{path.name} step {number} ({kind}): {err}") from None
         steps.append((kind, value))
+    operator_chat = data.get("operator_chat")
+    if operator_chat is not None and (
+        not isinstance(operator_chat, dict) or set(operator_chat) - OPERATOR_CHAT_FIELDS
+    ):
+        raise TranscriptFailure(f"{path.name}: operator_chat takes {sorted(OPERATOR_CHAT_FIELDS)}")
+    settings = {k.lower(): v for k, v in (data.get("settings") or {}).items()}
+    uses_operators = operator_chat is not None or any(k in OPERATOR_STEPS for k, _ in steps)
+    if uses_operators and settings.get("operator_chat_id") is None:
+        raise TranscriptFailure(f"{path.name}: operator steps need settings: OPERATOR_CHAT_ID")
     return Transcript(
         path=path,
         title=str(data.get("title", path.stem)),
         steps=steps,
-        settings={k.lower(): v for k, v in (data.get("settings") or {}).items()},
+        settings=settings,
         customer=dict(data.get("customer") or {}),
         loopback=bool(data.get("loopback", False)),
+        operator_chat=dict(operator_chat) if operator_chat is not None else None,
     )
+
+
+def prepare_telegram(transcript: Transcript, telegram: LoopbackTelegram) -> None:
+    """Sets Telegram's side up before the bot starts: the operator chat as a supergroup."""
+    chat_id = transcript.settings.get("operator_chat_id")
+    if chat_id is not None and (
+        transcript.operator_chat is not None or transcript.uses(*OPERATOR_STEPS)
+    ):
+        prepare_group(telegram, int(chat_id), transcript.operator_chat or {})
 
 
 def all_transcripts() -> list[Path]:
@@ -182,8 +225,15 @@ class Target(Protocol):
     async def restart(self) -> None: ...
     async def wait(self, seconds: float) -> None: ...
     async def desk(self, number: str, status: str, note: str | None) -> None: ...
-    async def next_output(self, outputs: Outputs) -> ApiCall | None: ...
+    async def next_output(self, outputs: Cursor) -> ApiCall | None: ...
     async def quiet(self) -> None: ...
+    async def until(self, condition: Callable[[], bool]) -> None: ...
+
+
+class Cursor(Protocol):
+    """What the bot showed in one chat, taken one at a time."""
+
+    def take(self) -> ApiCall | None: ...
 
 
 class Outputs:
@@ -280,9 +330,21 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
     """Runs every step of the transcript against the target."""
     customer = CustomerUpdates(make_user(customer_id, **transcript.customer))
     outputs = Outputs(target.telegram, customer.id)
+    operators: OperatorChat | None = None
+    chat_id = transcript.settings.get("operator_chat_id")
+    if chat_id is not None and (
+        transcript.operator_chat is not None or transcript.uses(*OPERATOR_STEPS)
+    ):
+        operators = OperatorChat(target.telegram, int(chat_id), transcript.operator_chat or {})
     for number, (kind, value) in enumerate(transcript.steps, start=1):
         where = f"{transcript.name} step {number} ({kind}: {json.dumps(value, ensure_ascii=False)})"
-        if kind in ACTIONS:
+        try:
+            handled = await _chat_step(kind, value, target, customer, operators)
+        except StepError as err:
+            raise TranscriptFailure(f"{where}: {err}") from None
+        if handled:
+            pass
+        elif kind in ACTIONS:
             outputs.skip_all()
             for update in _action(kind, value, customer, target.telegram, where):
                 await target.act(update)
@@ -307,6 +369,46 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
             raise TranscriptFailure(f"{where}: {target.http.problems[0]}")
 
 
+async def _chat_step(
+    kind: str,
+    value: Any,
+    target: Target,
+    customer: CustomerUpdates,
+    operators: OperatorChat | None,
+) -> bool:
+    """Runs a step about the operator chat, a blocked customer or Telegram failing calls;
+    False when the step is none of those."""
+    if kind == "customer_blocks_bot":
+        if value:
+            target.telegram.block(customer.id)
+        else:
+            target.telegram.unblock(customer.id)
+        return True
+    if kind == "telegram_down":
+        telegram_down(target.telegram, dict(value))
+        return True
+    if kind not in OPERATOR_STEPS:
+        return False
+    assert operators is not None  # load_transcript made sure of OPERATOR_CHAT_ID
+    if kind == "operator":
+        operators.skip_all()
+        await target.act(operators.action(value))
+    elif kind == "operator_sees":
+        if value == "silent":
+            await target.quiet()
+            if operators.pending():
+                raise StepError(f"the bot posted {describe_post(operators.take())}")
+        else:
+            operators.check(dict(value), await target.next_output(operators))
+    else:
+        expected = dict(value)
+        await target.until(lambda: operators.reaction(expected) is None)
+        problem = operators.reaction(expected)
+        if problem is not None:
+            raise StepError(problem)
+    return True
+
+
 def _action(
     kind: str, value: Any, customer: CustomerUpdates, telegram: LoopbackTelegram, where: str
 ) -> list[dict[str, Any]]:
@@ -323,7 +425,10 @@ def _action(
 
 
 def _file(
-    customer: CustomerUpdates, telegram: LoopbackTelegram, options: dict[str, Any]
+    customer: CustomerUpdates,
+    telegram: LoopbackTelegram,
+    options: dict[str, Any],
+    reply_to: Replied | None = None,
 ) -> dict[str, Any]:
     kind = str(options.get("kind", "photo"))
     stored = telegram.add_file(f"{kind} sent in a transcript".encode(), kind)
@@ -335,21 +440,38 @@ def _file(
         name=options.get("name"),
         mime=options.get("mime"),
         size=options.get("size"),
+        reply_to=reply_to,
     )
+
+
+def _replied(
+    options: dict[str, Any], customer: CustomerUpdates, telegram: LoopbackTelegram, where: str
+) -> Replied | None:
+    """The message a customer's `reply_to: "fragment"` names, in their chat."""
+    if options.get("reply_to") is None:
+        return None
+    try:
+        return find_message(telegram, customer.id, str(options["reply_to"]))
+    except StepError as err:
+        raise TranscriptFailure(f"{where}: {err}") from None
 
 
 def _one_action(
     kind: str, value: Any, customer: CustomerUpdates, telegram: LoopbackTelegram, where: str
 ) -> dict[str, Any]:
     if kind == "user":
+        if isinstance(value, dict):
+            replied = _replied(value, customer, telegram, where)
+            return customer.text(str(value["text"]), reply_to=replied)
         return customer.text(str(value))
     if kind == "send":
         options = dict(value) if isinstance(value, dict) else {"kind": str(value)}
+        replied = _replied(options, customer, telegram, where)
         if options["kind"] in ("photo", "video", "document"):
-            return _file(customer, telegram, options)
+            return _file(customer, telegram, options, replied)
         if options["kind"] == "contact" and "own" in options:
             return customer.contact(own=bool(options["own"]))
-        return customer.content(str(options["kind"]))
+        return customer.content(str(options["kind"]), reply_to=replied)
     if kind == "edit":
         return customer.edit(str(value))
     messages = telegram.chat_messages(customer.id)
