@@ -183,6 +183,7 @@ def build_application(
     ledger = Ledger(database)
     leases = Leases(database)
     threads = ThreadStore(database)
+    ratings = RatingStore(database)
     if operator is not None:
         # Messages about a complaint go into its thread; operators see their answers arrive.
         worker.placement = OperatorThreads(
@@ -270,7 +271,7 @@ def build_application(
         PreferenceCommands(services, flow),
         operator_desk,
         conversing,
-        ratings=RatingAnswers(services, flow, operator, RatingStore(database)),
+        ratings=RatingAnswers(services, flow, operator, ratings),
     )
     application.add_error_handler(error_handler(services, operator))
 
@@ -281,6 +282,7 @@ def build_application(
         await prepare(services)
         await preferences.load()
         await threads.load(now=clock())
+        await ratings.load(now=clock())
         await updates.load()
         await backend.initialize()
         await worker.start()

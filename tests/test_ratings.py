@@ -6,7 +6,7 @@ import pytest
 
 from bot.__main__ import _parser
 from bot.backends.base import ComplaintStatus, StatusCode
-from bot.cli.desk import set_status
+from bot.cli.desk import set_status, show
 from bot.cli.ratings import rating_summary
 from bot.conversation.callbacks import MAX_CALLBACK_BYTES, Action, decode, encode
 from bot.storage.ratings import Rating, RatingStore
@@ -161,7 +161,7 @@ async def test_forged_and_foreign_presses_are_refused(bot: BotHarness) -> None:
 
 
 async def test_the_next_text_is_the_comment_and_reaches_the_operators(
-    harness_factory: StartBot,
+    harness_factory: StartBot, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bot = await harness_factory(operator_chat_id=OPERATORS)
     ada = await finished_complaint(bot)
@@ -178,6 +178,9 @@ async def test_the_next_text_is_the_comment_and_reaches_the_operators(
     assert "To raise a complaint" in (await ada.send("Hello again")).text
     assert "Skip" in ada.last_message_with("Skip").buttons
     assert (await ada.press("Skip")).toast == "This button is no longer active."
+    capsys.readouterr()
+    assert await show(bot.settings, "100001") == 0
+    assert "  rating:   5 ★ Quick & <friendly> help, thanks!" in capsys.readouterr().out
 
 
 async def test_skip_ends_the_wait_for_a_comment(bot: BotHarness) -> None:
@@ -211,6 +214,30 @@ async def test_an_open_draft_takes_the_text_and_a_restart_keeps_the_wait(bot: Bo
     assert turn.text == "Thank you! We have passed your comment on to our team."
     rating = await rating_of(bot, await ledger_id(bot, ada))
     assert rating is not None and rating.comment == "All good now."
+
+
+async def test_cancel_ends_the_wait_for_a_comment(bot: BotHarness) -> None:
+    ada = await finished_complaint(bot)
+    await ada.press("4 ★")
+    turn = await ada.send("/cancel")
+    assert turn.text == "Thank you for your rating!"
+    turn = await ada.send("Hello?")
+    assert "Thank you! We have passed" not in turn.text
+    rating = await rating_of(bot, await ledger_id(bot, ada))
+    assert rating is not None and rating.comment == ""
+
+
+async def test_a_complaint_filed_after_the_press_ends_the_wait(bot: BotHarness) -> None:
+    ada = await finished_complaint(bot)
+    await ada.press("3 ★")
+    rated = await ledger_id(bot, ada)
+    bot.clock.advance(1)
+    await ada.file_complaint(order_id="ORD-2", problem="The toaster burns everything.")
+    await bot.settle()
+    turn = await ada.send("By the way, the box was wet.")
+    assert "Thank you! We have passed" not in turn.text
+    rating = await rating_of(bot, rated)
+    assert rating is not None and rating.comment == ""
 
 
 async def test_a_remote_backend_final_status_offers_stars(harness_factory: StartBot) -> None:

@@ -18,6 +18,7 @@ from bot.storage.database import Database
 from bot.storage.deliveries import DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.ledger import Ledger
+from bot.storage.ratings import Rating, RatingStore
 from bot.storage.threads import ThreadMessage, ThreadStore
 from bot.workers.announcements import Announcements
 
@@ -73,7 +74,7 @@ async def show(settings: Settings, number: str | None) -> int:
             rows = await database.fetch_all(
                 "SELECT * FROM desk_complaints WHERE number = ?", [desk_number(number)]
             )
-            thread = await _thread(database, number)
+            thread, rating = await _thread(database, number)
     finally:
         await database.close()
     if not rows:
@@ -95,6 +96,8 @@ async def show(settings: Settings, number: str | None) -> int:
             print(f"  files:    {len(files) or '-'}")
             for line in file_lines(files):
                 print(f"    {line}")
+            stars = f"{rating.stars} ★ {rating.comment}".strip() if rating is not None else "-"
+            print(f"  rating:   {stars}")
             print(f"  thread:   {len(thread) or '-'}")
             for said in thread:
                 print(
@@ -105,10 +108,13 @@ async def show(settings: Settings, number: str | None) -> int:
     return 0
 
 
-async def _thread(database: Database, number: str) -> list[ThreadMessage]:
-    """What the customer and the operators wrote about the complaint, oldest first."""
+async def _thread(database: Database, number: str) -> tuple[list[ThreadMessage], Rating | None]:
+    """What the customer and the operators wrote about the complaint, oldest first, and the
+    customer's rating."""
     entry = await Ledger(database).find_by_number(LocalDeskBackend.name, number)
-    return await ThreadStore(database).messages(entry.id) if entry is not None else []
+    if entry is None:
+        return [], None
+    return await ThreadStore(database).messages(entry.id), await RatingStore(database).get(entry.id)
 
 
 def _when(timestamp: float) -> str:

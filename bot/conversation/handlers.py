@@ -102,6 +102,10 @@ def register_handlers(
             ),
             group=COMMENT_GROUP,
         )
+        application.add_handler(
+            CommandHandler("cancel", ratings.on_cancel, filters=command_filter),
+            group=COMMENT_GROUP,
+        )
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(
         MessageHandler(

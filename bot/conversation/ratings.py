@@ -26,7 +26,7 @@ from bot.operators.chat import OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import NewDelivery
 from bot.storage.ledger import LedgerEntry, LedgerState
-from bot.storage.ratings import RatingStore
+from bot.storage.ratings import Rating, RatingStore
 
 logger = logging.getLogger(__name__)
 
@@ -149,14 +149,49 @@ class RatingAnswers:
 
     # -- the comment -----------------------------------------------------------------------
 
+    async def _awaited(self, user_id: int, now: float) -> Rating | None:
+        """The rating whose comment the customer's next text is: none once they have filed
+        another complaint since (their text is about that one now)."""
+        rating = await self._ratings.awaiting_comment(user_id, now=now)
+        if rating is None:
+            return None
+        latest = await self.s.ledger.for_customer(user_id, limit=1)
+        if latest and latest[0].created_at > rating.changed_at:
+            return None
+        return rating
+
+    async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/cancel while a comment is awaited: no comment (an open draft is cancelled by the
+        conversation's own /cancel instead)."""
+        user = user_of(update)
+        if not self._ratings.may_await(user.id):
+            return
+        if await self.s.conversations.load(user.id) is not None:
+            return
+        rating = await self._awaited(user.id, self.s.clock())
+        if rating is None:
+            return
+        skipped = await self.s.delivery.write(
+            self._ratings.skip(rating.complaint_id, user.id, now=self.s.clock()),
+            self.s.updates.statement(update.update_id),
+            owed=(),
+        )
+        if skipped is None:
+            return
+        self.s.updates.recorded(update.update_id)
+        await send(update, Reply(self.s.messages(user)("rating.skipped")))
+        raise ApplicationHandlerStop
+
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The comment on a rating, when one is awaited and no draft is open; otherwise the
         text goes on to the draft's handler."""
         user = user_of(update)
+        if not self._ratings.may_await(user.id):
+            return  # the usual case: no query at all
         if await self.s.conversations.load(user.id) is not None:
             return  # a draft is open: the text answers its question
         now = self.s.clock()
-        rating = await self._ratings.awaiting_comment(user.id, now=now)
+        rating = await self._awaited(user.id, now)
         if rating is None:
             return
         entry = await self.s.ledger.get(rating.complaint_id)

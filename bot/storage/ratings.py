@@ -62,6 +62,20 @@ class RatingStore:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        # On a database of its own, this process knows whose comment may be awaited (every
+        # text a customer sends is checked, so most need no query); shared: always asked.
+        self._awaiting: set[int] = set()
+
+    async def load(self, *, now: float) -> None:
+        """Reads whose comments are awaited (at start)."""
+        rows = await self._db.fetch_all(
+            "SELECT user_id FROM complaint_ratings WHERE comment_until > ?", [now]
+        )
+        self._awaiting = {int(row[0]) for row in rows}
+
+    def may_await(self, user_id: int) -> bool:
+        """False when no comment of the customer's is surely awaited."""
+        return self._db.shared or user_id in self._awaiting
 
     async def get(self, complaint_id: int) -> Rating | None:
         """The complaint's rating, if it has one."""
@@ -83,6 +97,7 @@ class RatingStore:
         self, complaint_id: int, user_id: int, stars: int, *, now: float, comment_until: float
     ) -> Statement:
         """The guarded statement of a first rating (fails when one was stored meanwhile)."""
+        self._awaiting.add(user_id)
         return Statement(
             "INSERT INTO complaint_ratings (complaint_id, user_id, stars, comment, rated_at, "
             "changed_at, comment_until) VALUES (?, ?, ?, '', ?, ?, ?) "
@@ -93,6 +108,7 @@ class RatingStore:
 
     def change(self, rating: Rating, stars: int, *, now: float, comment_until: float) -> Statement:
         """The guarded statement changing a rating as it was read (and still changeable)."""
+        self._awaiting.add(rating.user_id)
         return Statement(
             "UPDATE complaint_ratings SET stars = ?, changed_at = ?, comment_until = ? "
             "WHERE complaint_id = ? AND changed_at = ? AND rated_at >= ? "

@@ -19,12 +19,15 @@ from tests.helpers.driver import BotHarness, make_settings
 async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(
     tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    small = BotHarness(make_settings(tmp_path / "bot.sqlite3"))
+    small = BotHarness(make_settings(tmp_path / "bot.sqlite3", operator_chat_id=-100777))
     await small.start()
+    small.api.telegram.add_group(-100777, "Shop team")
     ada, bob = small.customer("Ada"), small.customer("Bob")
     await ada.file_complaint()
     await bob.file_complaint(order_id="ORD-2")
     await small.settle()
+    await ada.press("✍️ Write about this complaint")
+    await ada.send("It also leaks from the bottom.")  # a thread is copied too
     assert await set_status(small.settings, "100002", "resolved") == 0
     await small.settle()
     await bob.press("5 ★")  # a rating is copied too
@@ -35,7 +38,9 @@ async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(
     await small.stop()
 
     url = postgres_server.new_database()
-    settings = make_settings(tmp_path / "bot.sqlite3", database_url=url)
+    settings = make_settings(
+        tmp_path / "bot.sqlite3", database_url=url, operator_chat_id=-100777
+    )
     assert await migrate_to_postgres(settings, tmp_path / "bot.sqlite3") == 0
     assert "Copied" in capsys.readouterr().out
 
@@ -55,6 +60,8 @@ async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(
         assert "100003" in plain_text(big.api.chat_messages(777)[-1].text)
         rating = await RatingStore(big.built.services.database).get(2)
         assert rating is not None and rating.stars == 5
+        [said] = await big.built.services.threads.messages(1)
+        assert said.text == "It also leaks from the bottom."
     finally:
         await big.stop()
 
