@@ -38,9 +38,7 @@ async def test_an_sqlite_database_moves_to_postgresql_with_everything_kept(
     await small.stop()
 
     url = postgres_server.new_database()
-    settings = make_settings(
-        tmp_path / "bot.sqlite3", database_url=url, operator_chat_id=-100777
-    )
+    settings = make_settings(tmp_path / "bot.sqlite3", database_url=url, operator_chat_id=-100777)
     assert await migrate_to_postgres(settings, tmp_path / "bot.sqlite3") == 0
     assert "Copied" in capsys.readouterr().out
 
