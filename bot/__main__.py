@@ -12,6 +12,7 @@ from typing import get_args
 
 from telegram import Update
 
+from bot import DISTRIBUTION, __version__
 from bot.app import build_application
 from bot.cli import desk
 from bot.cli.console import run_console
@@ -110,7 +111,11 @@ def run(settings: Settings) -> int:
         return asyncio.run(run_console(settings))
     built = build_application(settings)
     logger.info(
-        "Starting in %s mode with the %s backend", settings.bot_mode, settings.complaint_backend
+        "Starting %s %s in %s mode with the %s backend",
+        DISTRIBUTION,
+        __version__,
+        settings.bot_mode,
+        settings.complaint_backend,
     )
     if settings.bot_mode == "webhook":
         from bot.web.webhook import WebhookConfig, run_webhook
@@ -125,6 +130,7 @@ def run(settings: Settings) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="The order-complaints bot.")
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {__version__}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
     desk_parser = commands.add_parser("desk", help="the embedded complaint desk's back office")
