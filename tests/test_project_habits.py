@@ -1,4 +1,5 @@
-"""The project's habits agree: CI (.ci/run and the GitHub workflow), pre-commit and `make lint`.
+"""The project's habits agree: CI (.ci/run and the GitHub workflow), pre-commit and `make lint`;
+the changelog is ready for the next release.
 
 Each runs the same checks with the same versions; a change to one that the others miss fails
 here, not on a contributor's commit or in CI.
@@ -20,6 +21,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
 CI_RUN = ROOT / ".ci" / "run"
 MAKEFILE = ROOT / "Makefile"
+CHANGELOG = ROOT / "CHANGELOG.md"
 SUPPORTED_PYTHONS = {"3.11", "3.12", "3.13"}
 # The package each hook repository installs (its rev is that package's version, "v" aside).
 HOOK_REPO_PACKAGES = {
@@ -178,3 +180,17 @@ def test_make_lint_is_what_pre_commit_is_made_of() -> None:
     for hook in _hooks():
         ran = _hook_command(hook)
         assert any(command[: len(ran)] == ran for command in commands), hook
+
+
+def test_the_changelog_opens_with_unreleased_then_dated_releases_newest_first() -> None:
+    headings = re.findall(r"^## (.+)$", CHANGELOG.read_text(), re.MULTILINE)
+    assert headings[0] == "[Unreleased]"
+    released = []
+    for heading in headings[1:]:
+        match = re.fullmatch(r"\[(\d+)\.(\d+)\.(\d+)\] - \d{4}-\d{2}-\d{2}", heading)
+        assert match, f"not a release heading (## [X.Y.Z] - YYYY-MM-DD): {heading}"
+        released.append(tuple(map(int, match.groups())))
+    assert released == sorted(released, reverse=True)
+    # A release is cut by raising pyproject's version first (CONTRIBUTING.md).
+    current = tuple(map(int, _pyproject()["project"]["version"].split(".")))
+    assert all(version <= current for version in released)
