@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from telegram.error import NetworkError, RetryAfter
 
@@ -286,3 +290,53 @@ async def test_a_bad_metrics_port_is_one_line(tmp_path: Path) -> None:
     lines = [line for line in bot.output().splitlines() if "Configuration error" in line]
     assert len(lines) == 1 and lines[0].startswith("Configuration error: METRICS_PORT:")
     assert "Traceback" not in bot.output()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+METRIC_NAME = re.compile(r"\bcomplaint_bot_[a-z0-9_]+")
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+def exported_names() -> set[str]:
+    """Every series name the bot exports (counters with _total, histograms' parts)."""
+    names: set[str] = set()
+    for family in Metrics().registry.collect():
+        names.update(family.name + suffix for suffix in SUFFIXES[family.type])
+    return names
+
+
+def expressions_of_alerts() -> list[str]:
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yaml").read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def expressions_of_dashboard() -> list[str]:
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+@pytest.mark.parametrize("source", [expressions_of_alerts, expressions_of_dashboard])
+def test_the_alerts_and_the_dashboard_use_only_metrics_the_bot_exports(source: Any) -> None:
+    expressions = source()
+    used = {name for expr in expressions for name in METRIC_NAME.findall(expr)}
+    assert expressions and all(METRIC_NAME.search(expr) for expr in expressions)
+    assert used - exported_names() == set()
+
+
+def test_the_alerts_cover_what_the_operators_must_hear_about() -> None:
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yaml").read_text())
+    by_name = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
+    waiting = by_name["ComplaintWaitingForBackend"]["expr"]
+    assert "complaint_bot_oldest_pending_complaint_seconds" in waiting and "> 900" in waiting
+    assert "given_up" in by_name["MessagesGivenUp"]["expr"]
+    assert "retried" in by_name["MessagesRetrying"]["expr"]
+    assert "unavailable" in by_name["BackendErrors"]["expr"]
+    for rule in by_name.values():
+        assert rule["annotations"]["summary"]
+
+
+def test_the_docs_name_every_metric() -> None:
+    docs = (ROOT / "docs" / "deploying.md").read_text()
+    families = {family.name for family in Metrics().registry.collect()}
+    missing = [name for name in sorted(families) if name not in docs]
+    assert missing == []
