@@ -55,6 +55,7 @@ async def scrape(bot: BotHarness) -> tuple[str, Samples]:
     return text, samples(text)
 
 
+@pytest.mark.both_engines
 async def test_a_complaint_filed_is_counted_from_update_to_backend_to_card(
     bot: BotHarness,
 ) -> None:
@@ -90,6 +91,7 @@ async def test_a_complaint_filed_is_counted_from_update_to_backend_to_card(
     assert TOKEN not in text and "TEST-TOKEN" not in text and "123456" not in text
 
 
+@pytest.mark.both_engines
 async def test_a_failing_backend_counts_unavailable_and_the_waiting_complaint(
     tmp_path: Path,
 ) -> None:
