@@ -16,12 +16,13 @@ from telegram.ext import (
     ApplicationBuilder,
     ContextTypes,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.backends.base import ComplaintBackend
 from bot.backends.factory import create_backend, create_http_client
 from bot.backends.local import LocalDeskBackend
+from bot.backends.measured import MeasuredBackend
 from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
 from bot.config import ConfigError, Settings
 from bot.conversation.commands import CustomerCommands
@@ -32,6 +33,8 @@ from bot.conversation.preferences import PreferenceCommands
 from bot.conversation.ratings import RatingAnswers
 from bot.errors import error_handler
 from bot.i18n import Translator
+from bot.measured_request import MeasuredRequest
+from bot.metrics import Metrics
 from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
 from bot.operators.desk import DeskChanges
 from bot.operators.desk_buttons import OperatorDeskButtons
@@ -43,6 +46,7 @@ from bot.storage.conversations import ConversationStore
 from bot.storage.customers import CustomerPreferences
 from bot.storage.deliveries import Delivery, DeliveryStore
 from bot.storage.engines import database_for
+from bot.storage.figures import read_figures
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
 from bot.storage.ratings import RatingStore
@@ -64,6 +68,8 @@ IDLE_SWEEP_SECONDS = 60.0
 LOCAL_DESK_POLL_SECONDS = 60.0
 # Telegram's answer to a burst: wait as told and try again, this many times.
 RATE_LIMIT_RETRIES = 3
+# Connections of the Bot API transport (PTB's default when it builds the transport itself).
+API_CONNECTIONS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,7 @@ class BuiltBot:
     flow: ComplaintFlow
     commands: CustomerCommands
     poller: StatusPoller
+    metrics: Metrics
 
     async def prepare(self) -> None:
         """Opens the database and checks the ledger against the settings before Telegram is
@@ -103,9 +110,13 @@ def build_application(
     updates = UpdateLog(database, clock)
     preferences = CustomerPreferences(database)
     client = http_client or create_http_client(settings)
-    backend = backend or create_backend(
+    adapter = backend or create_backend(
         settings, database=database, http_client=client, clock=clock
     )
+    # Owned by this application: tests and several bots in one process never share counters.
+    metrics = Metrics(clock=clock)
+    metrics.read_database_with(lambda: read_figures(database))
+    backend = MeasuredBackend(adapter, metrics)
 
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
@@ -122,11 +133,18 @@ def build_application(
                     database.turn_of if database.shared and settings.bot_mode == "webhook" else None
                 ),
                 before=preferences.refresh if database.shared else None,
+                metrics=metrics,
             )
         )
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        measured = MeasuredRequest(request, metrics)
+        builder = builder.request(measured).get_updates_request(measured)
+    else:
+        # PTB's own transports (its pool sizes), counted: one for calls, one for the long poll.
+        builder = builder.request(
+            MeasuredRequest(HTTPXRequest(connection_pool_size=API_CONNECTIONS), metrics)
+        ).get_updates_request(MeasuredRequest(HTTPXRequest(connection_pool_size=1), metrics))
     if settings.telegram_rate_limit_per_second > 0:
         builder = builder.rate_limiter(
             RateLimiter(
@@ -139,7 +157,7 @@ def build_application(
         warnings.simplefilter("ignore", PTBUserWarning)
         application = builder.build()
 
-    desk = backend if isinstance(backend, LocalDeskBackend) else None
+    desk = adapter if isinstance(adapter, LocalDeskBackend) else None
     operator = (
         OperatorChat(
             application.bot,
@@ -179,6 +197,7 @@ def build_application(
         ),
         on_given_up=tell_operators,
         claim_seconds=settings.claim_seconds,
+        metrics=metrics,
     )
     ledger = Ledger(database)
     leases = Leases(database)
@@ -235,6 +254,7 @@ def build_application(
         delivery=worker,
         interval_seconds=_poll_interval(settings),
         clock=clock,
+        metrics=metrics,
     )
     flow = ComplaintFlow(services)
     commands = CustomerCommands(services, flow)
@@ -248,6 +268,7 @@ def build_application(
                 deliveries=deliveries,
                 delivery=worker,
                 clock=clock,
+                metrics=metrics,
             ),
             translator=translator,
         )
@@ -308,7 +329,7 @@ def build_application(
     application.post_init = post_init
     application.post_stop = post_stop
     application.post_shutdown = post_shutdown
-    return BuiltBot(application, services, flow, commands, poller)
+    return BuiltBot(application, services, flow, commands, poller, metrics)
 
 
 async def prepare(services: Services) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.metrics import Metrics, update_kind
 from bot.storage.updates import UpdateLog
 
 logger = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
     """Processes each customer's updates in order and once, and different customers
     concurrently, at most `max_concurrent_updates` at a time."""
 
-    __slots__ = ("_across", "_before", "_slots", "locks", "updates")
+    __slots__ = ("_across", "_before", "_metrics", "_slots", "locks", "updates")
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
         *,
         across_instances: CustomerTurns | None = None,
         before: Callable[[int], Awaitable[object]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(_UNLIMITED)
         self.locks = locks
@@ -111,8 +114,22 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
         self._across = across_instances
         # What to read afresh before a customer's update (their choices, on a shared database).
         self._before = before
+        self._metrics = metrics
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Processes the update (`_process`), counted and timed by kind for /metrics."""
+        if self._metrics is None:
+            await self._process(update, coroutine)
+            return
+        kind = update_kind(update)
+        started = time.perf_counter()
+        try:
+            await self._process(update, coroutine)
+        finally:
+            self._metrics.updates.labels(kind).inc()
+            self._metrics.update_seconds.labels(kind).observe(time.perf_counter() - started)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Waits for the customer's turn, then for a slot, then processes the update once."""
         key = customer_key(update)
         if key is None or not isinstance(update, Update):

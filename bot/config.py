@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"  # noqa: S104 - the webhook server must be reachable
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    # Polling mode's private /metrics server (unset: none; the webhook server serves /metrics).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_listen: str = "127.0.0.1"
 
     complaint_backend: BackendName = "local"
     database_path: Path = Path("data/complaints.sqlite3")

@@ -21,6 +21,7 @@ from telegram.error import Conflict, NetworkError, TelegramError
 from bot.app import BuiltBot
 from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
 from bot.web.media import media_routes
+from bot.web.metrics import METRICS_PATH, metrics_routes
 from bot.web.server import HEALTH_PATH, WebServer
 from bot.workers.claims import POLLING_LEASE_SECONDS
 
@@ -126,10 +127,14 @@ async def run_polling(
     stop = stop if stop is not None else stop_on_signals()
     services = built.services
     web = media_server(built)
+    private = metrics_server(built)
     try:
         if web is not None:
             port = await web.start()
             logger.info("Serving media links and %s on %s:%d", HEALTH_PATH, web.listen, port)
+        if private is not None:
+            port = await private.start()
+            logger.info("Serving %s on %s:%d", METRICS_PATH, private.listen, port)
         if not await start(built, stop):
             return
         app = built.application
@@ -144,6 +149,8 @@ async def run_polling(
             await services.leases.release(POLLING_LEASE, services.holder)
         if web is not None:
             await web.stop()
+        if private is not None:
+            await private.stop()
         await shut_down(built)
 
 
@@ -159,6 +166,21 @@ def media_server(built: BuiltBot) -> WebServer | None:
         return None
     settings = services.settings
     return WebServer(built.application, settings.webhook_listen, settings.webhook_port, routes)
+
+
+def metrics_server(built: BuiltBot) -> WebServer | None:
+    """/metrics (and /healthz) on METRICS_LISTEN:METRICS_PORT, apart from the media links'
+    public port: metrics are for Prometheus only. None when METRICS_PORT is not set."""
+    settings = built.services.settings
+    if settings.metrics_port is None:
+        return None
+    return WebServer(
+        built.application,
+        settings.metrics_listen,
+        settings.metrics_port,
+        metrics_routes(built.metrics),
+        port_setting="METRICS_PORT",
+    )
 
 
 async def _poll_while_leading(

@@ -18,9 +18,11 @@ from bot.app import BuiltBot, build_application
 from bot.complaint import Attachment
 from bot.config import ConfigError
 from bot.conversation.handlers import MENU_COMMANDS
+from bot.loopback.customer import CustomerUpdates, make_user
 from bot.web.webhook import SECRET_HEADER, WebhookConfig, serve
-from tests.helpers.bot_api import FakeBotApi
+from tests.helpers.bot_api import BotMessage, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
+from tests.helpers.processes import until
 
 SECRET = "s3cret-token-of-at-least-32-chars_abc-XYZ"
 WEBHOOK_URL = "https://bot.example.com/telegram/updates"
@@ -246,3 +248,60 @@ async def test_an_update_telegram_delivers_again_is_answered_once(running: Runni
     replies = [c.text for c in running.api.calls_to("sendMessage") if c.chat_id == 4242]
     assert len(replies) == 2
     assert "problem" in replies[-1] and "at least" not in replies[-1]
+
+
+async def test_metrics_are_served_after_a_complaint_filed_over_the_webhook(
+    running: Running,
+) -> None:
+    ada = CustomerUpdates(make_user(4242, "Ada"))
+    telegram = running.api.telegram
+    numbers = iter(range(100, 200))
+
+    async def post(payload: dict[str, Any]) -> None:
+        payload = {"update_id": next(numbers), **payload}
+        telegram.received(payload)
+        answer = await running.http.post(
+            "/telegram/updates", json=payload, headers={SECRET_HEADER: SECRET}
+        )
+        assert answer.status_code == 200
+
+    def showing(label: str) -> list[BotMessage]:
+        return [m for m in telegram.chat_messages(4242) if label in m.buttons]
+
+    async def press(label: str) -> None:
+        await until(lambda: bool(showing(label)), label, seconds=5)
+        shown = showing(label)[-1]
+        await post(ada.press(shown, shown.callback_data(label)))
+
+    for text in ("/complaint", "748596", "The kettle leaks."):
+        await post(ada.text(text))
+        await asyncio.sleep(0.05)  # each answer before the next message, as a person types
+    await press("Delivery")
+    await press("Submit")
+    registered = (
+        'complaint_bot_backend_calls_total{backend="local",operation="submit",'
+        'outcome="registered"} 1.0'
+    )
+    # The card, then one scrape (the gauges' database read is cached for a few seconds).
+    await until(lambda: any("100001" in m.text for m in telegram.chat_messages(4242)), "card")
+    scraped = await running.http.get("/metrics")
+    assert registered in scraped.text
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain; version=")
+    assert 'complaint_bot_updates_total{kind="message"} 3.0' in scraped.text
+    assert 'complaint_bot_updates_total{kind="callback_query"} 2.0' in scraped.text
+    assert 'complaint_bot_complaints{backend="local",state="registered"} 1.0' in scraped.text
+    assert 'complaint_bot_bot_api_calls_total{error="ok",method="setWebhook"} 1.0' in scraped.text
+    token = running.built.services.settings.telegram_bot_token
+    assert token is not None and token.get_secret_value() not in scraped.text
+
+
+def test_the_webhook_path_cannot_be_the_metrics_path(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3",
+        bot_mode="webhook",
+        webhook_url="https://bot.example.com/metrics",
+        webhook_secret=SECRET,
+    )
+    with pytest.raises(ConfigError, match="WEBHOOK_URL: its path must not be /metrics"):
+        WebhookConfig.from_settings(settings)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from bot.backends.base import ComplaintStatus, StatusCode
 from bot.backends.local import LocalDeskBackend
+from bot.metrics import Metrics
 from bot.storage.database import Statement
 from bot.storage.deliveries import DeliveryStore, NewDelivery
 from bot.storage.ledger import Ledger
@@ -37,6 +38,7 @@ class DeskChanges:
         deliveries: DeliveryStore,
         delivery: DeliveryWorker | None,
         clock: Callable[[], float],
+        metrics: Metrics | None = None,
     ) -> None:
         self._desk = desk
         self._ledger = ledger
@@ -44,6 +46,7 @@ class DeskChanges:
         self._deliveries = deliveries
         self._delivery = delivery
         self._clock = clock
+        self._metrics = metrics
 
     async def set_status(self, number: str, status: StatusCode, note: str | None = None) -> bool:
         """Moves the complaint on (the note kept unless a new one is given); False if unknown.
@@ -65,6 +68,8 @@ class DeskChanges:
             change = self._ledger.status_changed(entry, seen, now=self._clock())
             if await self._owe(update, change, owed=self._announce.status_changed(entry, seen)):
                 logger.info("Desk complaint %s is now %s", number, status)
+                if self._metrics is not None:
+                    self._metrics.status_changes.labels(str(status)).inc()
                 return True
         logger.warning("Desk complaint %s kept changing; %s not recorded", number, status)
         return False

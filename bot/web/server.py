@@ -75,9 +75,17 @@ class WebServer:
     """A tornado HTTP server with the health endpoint and the routes it is given."""
 
     def __init__(
-        self, application: AnyApplication, listen: str, port: int, routes: Sequence[Route]
+        self,
+        application: AnyApplication,
+        listen: str,
+        port: int,
+        routes: Sequence[Route],
+        *,
+        port_setting: str = "WEBHOOK_PORT",
     ) -> None:
         self.listen = listen
+        # The setting a port that cannot be listened on is reported under.
+        self.port_setting = port_setting
         self.requested_port = port
         app = tornado.web.Application(
             [(re.escape(HEALTH_PATH), _Health, {"bot_app": application}), *routes],
@@ -89,13 +97,13 @@ class WebServer:
     async def start(self) -> int:
         """Binds and starts serving; returns the port (useful when the configured port is 0).
 
-        A port that cannot be listened on is a ConfigError naming WEBHOOK_PORT, the setting
-        both modes listen by."""
+        A port that cannot be listened on is a ConfigError naming the port's setting
+        (WEBHOOK_PORT, which both modes listen by, or METRICS_PORT)."""
         try:
             sockets = bind_sockets(self.requested_port, address=self.listen)
         except OSError as err:
             raise ConfigError(
-                f"WEBHOOK_PORT: {self.listen}:{self.requested_port} cannot be listened on "
+                f"{self.port_setting}: {self.listen}:{self.requested_port} cannot be listened on "
                 f"({err.strerror or err})"
             ) from None
         self._server.add_sockets(sockets)

@@ -1,4 +1,4 @@
-"""This module contains the webhook server: Telegram's updates by POST, and GET /healthz."""
+"""This module contains the webhook server: Telegram's updates by POST, /healthz, /metrics."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bot.app import BuiltBot
 from bot.config import ConfigError, Settings
 from bot.lifecycle import shut_down, start, stop_on_signals, until_telegram_answers
 from bot.web.media import media_routes
+from bot.web.metrics import METRICS_PATH, metrics_routes
 from bot.web.server import HEALTH_PATH, AnyApplication, Route, WebServer
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class WebhookConfig:
             port=settings.webhook_port,
             allowed_updates=allowed_updates,
         )
-        if config.path == HEALTH_PATH:
-            raise ConfigError(f"WEBHOOK_URL: its path must not be {HEALTH_PATH}")
+        if config.path in (HEALTH_PATH, METRICS_PATH):
+            raise ConfigError(f"WEBHOOK_URL: its path must not be {config.path}")
         return config
 
     @property
@@ -105,7 +106,8 @@ class _TelegramUpdates(tornado.web.RequestHandler):
 
 
 def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
-    """Telegram's updates on the webhook path, and the media links when they are served."""
+    """Telegram's updates on the webhook path, the media links when they are served, and
+    /metrics."""
     secret = config.secret_token.encode()
     routes: list[Route] = [
         (
@@ -118,7 +120,7 @@ def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
     links = media_routes(
         built.application.bot, services.media_links, services.settings.media_cache_dir
     )
-    return routes + links
+    return routes + links + metrics_routes(built.metrics)
 
 
 def _path_pattern(path: str) -> str:

@@ -31,6 +31,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.concurrency import CustomerLocks
+from bot.metrics import Metrics
 from bot.storage.database import Statement
 from bot.storage.deliveries import (
     Delivery,
@@ -90,6 +91,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         claim_seconds: float = CLAIM_SECONDS,
         placement: Placement | None = None,
         confirmations: Confirmations | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -107,6 +109,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         self._on_given_up = on_given_up
         self.placement = placement
         self.confirmations = confirmations
+        self._metrics = metrics
 
     async def owe(self, *changes: Statement, owed: Sequence[NewDelivery]) -> bool:
         """Writes `changes` with the messages they owe, then sends those at once (those of a
@@ -179,6 +182,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
                 "Chat %s has blocked the bot; message %s not sent", delivery.chat_id, delivery.id
             )
             await self._store.end(delivery.id, DeliveryState.BLOCKED, err.message, now=now())
+            self._count("blocked", delivery)
             await self._confirm(delivery, "blocked")
             return
         except RetryAfter as err:
@@ -194,8 +198,10 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             await self._store.end(
                 delivery.id, DeliveryState.DROPPED, "nothing left to replace", now=now()
             )
+            self._count("dropped", delivery)
             return
         await self._store.sent(delivery.id, message_id, now=now())
+        self._count("sent", delivery)
         await self._confirm(delivery, None)
 
     async def _confirm(self, delivery: Delivery, reason: str | None) -> None:
@@ -358,6 +364,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         now = self._clock()
         if delivery.message.transient:
             await self._store.end(delivery.id, DeliveryState.DROPPED, error, now=now)
+            self._count("dropped", delivery)
             return
         if self._policy.gives_up(delivery.created_at, now):
             await self._give_up(delivery, error)
@@ -371,14 +378,21 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             delay,
         )
         await self._store.retry(delivery.id, error, retry_at=now + delay, now=now)
+        self._count("retried", delivery)
         self._wake.set()  # the loop's next wake-up may now be sooner
 
     async def _refused(self, delivery: Delivery, error: str) -> None:
         """Telegram refused the message itself (not a passing failure): retrying cannot help."""
         if delivery.message.transient:
             await self._store.end(delivery.id, DeliveryState.DROPPED, error, now=self._clock())
+            self._count("dropped", delivery)
             return
         await self._give_up(delivery, f"Telegram refused it: {error}")
+
+    def _count(self, outcome: str, delivery: Delivery) -> None:
+        """One delivery outcome for /metrics, by the kind of message (card, status, …)."""
+        if self._metrics is not None:
+            self._metrics.deliveries.labels(outcome, delivery.kind).inc()
 
     async def _give_up(self, delivery: Delivery, error: str) -> None:
         logger.error(
@@ -390,6 +404,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             error,
         )
         await self._store.end(delivery.id, DeliveryState.GIVEN_UP, error, now=self._clock())
+        self._count("given_up", delivery)
         if delivery.message.confirms is not None:  # its operator is told in a reply
             await self._confirm(delivery, error)
             return

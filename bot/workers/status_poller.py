@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from bot.backends.base import BackendError, ComplaintBackend, ComplaintStatus
+from bot.metrics import Metrics
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger, LedgerEntry
 from bot.workers.announcements import Announcements
@@ -41,8 +42,10 @@ class StatusPoller:
         delivery: DeliveryWorker,
         interval_seconds: float,
         clock: Callable[[], float],
+        metrics: Metrics | None = None,
     ) -> None:
         self._ledger = ledger
+        self._metrics = metrics
         self._leases = leases
         self._backend = backend
         self._announce = announcements
@@ -112,6 +115,8 @@ class StatusPoller:
             logger.info("Complaint %s changed meanwhile; this round's view is dropped", entry.id)
             return False
         logger.info("Complaint %s is now %s", entry.id, status.code)
+        if self._metrics is not None:
+            self._metrics.status_changes.labels(str(status.code)).inc()
         return True
 
 
