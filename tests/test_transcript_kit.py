@@ -11,11 +11,13 @@ import pytest
 
 from bot.loopback.chats import replied_id
 from bot.loopback.telegram import ApiCall, BotApiError, LoopbackTelegram
+from tests.helpers.chat_steps import OperatorChat, telegram_down
 from tests.helpers.driver import BotHarness, FakeClock, make_settings
 from tests.helpers.targets import InProcessTarget
 from tests.helpers.transcript import (
     CUSTOMER_ID,
     Cursor,
+    Outputs,
     TranscriptFailure,
     load_transcript,
     prepare_telegram,
@@ -278,6 +280,37 @@ steps:
     telegram.call("sendMessage", {"chat_id": 1, "text": "hi"})
     with pytest.raises(BotApiError, match="blocked by the user"):
         telegram.call("sendMessage", {"chat_id": CUSTOMER_ID, "text": "hi"})
+
+
+def test_a_message_telegram_refused_is_not_what_anyone_saw() -> None:
+    """`bot:` and `operator_sees` read what reached the chats: a send Telegram refused (down,
+    blocked) is skipped, so `silent` holds and a retry is the one message seen."""
+    telegram = LoopbackTelegram()
+    outputs = Outputs(telegram, CUSTOMER_ID)
+    operators = OperatorChat(telegram, OPERATORS, {})
+    telegram_down(telegram, {"methods": ["sendMessage"], "code": 502, "times": 2})
+    for chat in (CUSTOMER_ID, OPERATORS):
+        with pytest.raises(BotApiError, match="Bad Gateway"):
+            telegram.call("sendMessage", {"chat_id": chat, "text": "lost"})
+    telegram.block(CUSTOMER_ID)
+    with pytest.raises(BotApiError, match="blocked by the user"):
+        telegram.call("sendMessage", {"chat_id": CUSTOMER_ID, "text": "lost"})
+    assert outputs.pending() == [] and not operators.pending()
+
+    telegram.unblock(CUSTOMER_ID)
+    for chat in (CUSTOMER_ID, OPERATORS):
+        telegram.call("sendMessage", {"chat_id": chat, "text": "arrived"})
+    for cursor in (outputs, operators):
+        arrived = cursor.take()
+        assert arrived is not None and arrived.text == "arrived"
+        assert cursor.take() is None
+    assert [call.refusal for call in telegram.calls] == [
+        ["502 Bad Gateway"],
+        ["502 Bad Gateway"],
+        ["403 Forbidden: bot was blocked by the user"],
+        [],
+        [],
+    ]
 
 
 # -- the real bot, in-process: its post, and an operator's reply relayed ---------------------

@@ -185,15 +185,16 @@ class OperatorChat:
         while self.cursor < len(self.telegram.calls):
             call = self.telegram.calls[self.cursor]
             self.cursor += 1
-            if call.method in OPERATOR_SHOWN and call.chat_id == self.chat_id:
+            if self._shown(call):
                 return call
         return None
 
     def pending(self) -> bool:
-        return any(
-            c.method in OPERATOR_SHOWN and c.chat_id == self.chat_id
-            for c in self.telegram.calls[self.cursor :]
-        )
+        return any(self._shown(c) for c in self.telegram.calls[self.cursor :])
+
+    def _shown(self, call: ApiCall) -> bool:
+        """A post in the operator chat that Telegram accepted (one it refused was never seen)."""
+        return call.method in OPERATOR_SHOWN and call.chat_id == self.chat_id and not call.refused
 
     def skip_all(self) -> None:
         self.cursor = len(self.telegram.calls)

@@ -248,6 +248,8 @@ class Outputs:
         return [c for c in self.telegram.calls[self.cursor :] if self._shown(c)]
 
     def _shown(self, call: ApiCall) -> bool:
+        if call.refused:
+            return False  # Telegram refused it (blocked, down): the customer never saw it
         if call.method == "answerCallbackQuery":
             return bool(call.text)
         return call.method in SHOWN_METHODS and call.chat_id == self.chat_id
