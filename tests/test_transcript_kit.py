@@ -94,6 +94,7 @@ def test_every_new_step_loads(tmp_path: Path) -> None:
         ),
         ("steps:\n  - user: {reply_to: x}\n", "needs text"),
         ("steps:\n  - telegram_down: {methods: [sendMessage], cod: 502}\n", "['cod']"),
+        ("steps:\n  - wait: {for: 2m, evry: 5s}\n", "unknown field(s) ['evry']"),
     ],
 )
 def test_mistakes_in_new_steps_are_named_when_loading(tmp_path: Path, text: str, says: str) -> None:
@@ -280,6 +281,41 @@ steps:
     telegram.call("sendMessage", {"chat_id": 1, "text": "hi"})
     with pytest.raises(BotApiError, match="blocked by the user"):
         telegram.call("sendMessage", {"chat_id": CUSTOMER_ID, "text": "hi"})
+
+
+class Waits(IdleTarget):
+    """Records how time was moved."""
+
+    def __init__(self) -> None:
+        super().__init__(LoopbackTelegram())
+        self.moves: list[float] = []
+
+    async def wait(self, seconds: float) -> None:
+        self.moves.append(seconds)
+
+
+@pytest.mark.parametrize(
+    ("step", "moves"),
+    [
+        ("wait: 2m", [120.0]),
+        ("wait: {for: 2m}", [120.0]),
+        ("wait: {for: 2m, every: 50s}", [50.0, 50.0, 20.0]),
+        ("wait: {for: 90s, every: 30s}", [30.0, 30.0, 30.0]),
+        ("wait: {for: 10s, every: 1m}", [10.0]),
+    ],
+)
+async def test_a_wait_moves_time_at_once_or_in_steps(
+    tmp_path: Path, step: str, moves: list[float]
+) -> None:
+    target = Waits()
+    await replay(load_transcript(write(tmp_path, f"steps:\n  - {step}\n")), target)
+    assert target.moves == moves
+
+
+async def test_a_wait_that_is_no_duration_is_named(tmp_path: Path) -> None:
+    transcript = load_transcript(write(tmp_path, "steps:\n  - wait: {every: 5s}\n"))
+    with pytest.raises(TranscriptFailure, match=r"kit.yaml step 1 .*not a duration: None"):
+        await replay(transcript, Waits())
 
 
 def test_a_message_telegram_refused_is_not_what_anyone_saw() -> None:

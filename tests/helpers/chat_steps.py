@@ -31,6 +31,7 @@ STEP_FIELDS: dict[str, set[str]] = {
     },
     "operator_reaction": {"on", "emoji"},
     "telegram_down": {"methods", "code", "times", "description", "retry_after"},
+    "wait": {"for", "every"},
     "user": {"text", "reply_to"},
     "send": {"kind", "reply_to", "caption", "name", "mime", "size", "own"},
 }
