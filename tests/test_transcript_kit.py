@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.loopback import customer as customer_module
 from bot.loopback.chats import replied_id
 from bot.loopback.telegram import ApiCall, BotApiError, LoopbackTelegram
 from tests.helpers.chat_steps import OperatorChat, telegram_down
@@ -385,3 +386,29 @@ async def test_the_kit_runs_against_the_real_bot(tmp_path: Path) -> None:
     [reply] = telegram.user_messages(OPERATORS)
     assert reply.reply_to == post.message_id
     assert replied_id({"reply_parameters": {"message_id": post.message_id}})[1] == post.message_id
+
+
+async def test_a_reply_to_an_operators_message_is_found_whatever_its_id(tmp_path: Path) -> None:
+    """Users' message ids come from the tests' own counter, the bot's from Telegram's: a reply
+    to the operator's message is found by when it arrived, not by comparing the two ids."""
+    text = REAL_BOT.split("  - operator: {reply_to")[0] + (
+        '  - operator: {command: "/reply 999999 x"}\n'
+        '  - operator_sees: {text_contains: "There is no complaint 999999.",'
+        ' reply_to: "/reply 999999 x"}\n'
+    )
+    transcript = load_transcript(write(tmp_path, text))
+    clock = FakeClock()
+    telegram = LoopbackTelegram(clock=clock)
+    prepare_telegram(transcript, telegram)
+    while next(customer_module._message_ids) < 5000:  # as after many tests in one run
+        pass
+    settings = make_settings(tmp_path / "bot.sqlite3", **transcript.settings)
+    harness = BotHarness(settings, clock=clock, telegram=telegram)
+    await harness.start()
+    try:
+        await replay(transcript, InProcessTarget(harness, None))
+    finally:
+        await harness.stop()
+    [command] = telegram.user_messages(OPERATORS)
+    [answer] = [m for m in telegram.chat_messages(OPERATORS) if "There is no" in m.text]
+    assert command.message_id > answer.message_id  # ids alone would say it came after

@@ -307,6 +307,7 @@ class LoopbackTelegram:
             thread_id=int(thread) if thread is not None else None,
             reply_to=int(replied["message_id"]) if isinstance(replied, dict) else None,
             raw={k: v for k, v in message.items() if k != "reply_to_message"},
+            after_calls=len(self.calls),
         )
 
     def pressed(self, update: dict[str, Any], at: float | None = None) -> None:
