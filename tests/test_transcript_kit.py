@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 
+from bot.loopback import customer as customer_module
 from bot.loopback.chats import replied_id
 from bot.loopback.telegram import ApiCall, BotApiError, LoopbackTelegram
+from tests.helpers.chat_steps import OperatorChat, telegram_down
 from tests.helpers.driver import BotHarness, FakeClock, make_settings
 from tests.helpers.targets import InProcessTarget
 from tests.helpers.transcript import (
     CUSTOMER_ID,
     Cursor,
+    Outputs,
     TranscriptFailure,
     load_transcript,
     prepare_telegram,
@@ -92,6 +95,7 @@ def test_every_new_step_loads(tmp_path: Path) -> None:
         ),
         ("steps:\n  - user: {reply_to: x}\n", "needs text"),
         ("steps:\n  - telegram_down: {methods: [sendMessage], cod: 502}\n", "['cod']"),
+        ("steps:\n  - wait: {for: 2m, evry: 5s}\n", "unknown field(s) ['evry']"),
     ],
 )
 def test_mistakes_in_new_steps_are_named_when_loading(tmp_path: Path, text: str, says: str) -> None:
@@ -280,6 +284,72 @@ steps:
         telegram.call("sendMessage", {"chat_id": CUSTOMER_ID, "text": "hi"})
 
 
+class Waits(IdleTarget):
+    """Records how time was moved."""
+
+    def __init__(self) -> None:
+        super().__init__(LoopbackTelegram())
+        self.moves: list[float] = []
+
+    async def wait(self, seconds: float) -> None:
+        self.moves.append(seconds)
+
+
+@pytest.mark.parametrize(
+    ("step", "moves"),
+    [
+        ("wait: 2m", [120.0]),
+        ("wait: {for: 2m}", [120.0]),
+        ("wait: {for: 2m, every: 50s}", [50.0, 50.0, 20.0]),
+        ("wait: {for: 90s, every: 30s}", [30.0, 30.0, 30.0]),
+        ("wait: {for: 10s, every: 1m}", [10.0]),
+    ],
+)
+async def test_a_wait_moves_time_at_once_or_in_steps(
+    tmp_path: Path, step: str, moves: list[float]
+) -> None:
+    target = Waits()
+    await replay(load_transcript(write(tmp_path, f"steps:\n  - {step}\n")), target)
+    assert target.moves == moves
+
+
+async def test_a_wait_that_is_no_duration_is_named(tmp_path: Path) -> None:
+    transcript = load_transcript(write(tmp_path, "steps:\n  - wait: {every: 5s}\n"))
+    with pytest.raises(TranscriptFailure, match=r"kit.yaml step 1 .*not a duration: None"):
+        await replay(transcript, Waits())
+
+
+def test_a_message_telegram_refused_is_not_what_anyone_saw() -> None:
+    """`bot:` and `operator_sees` read what reached the chats: a send Telegram refused (down,
+    blocked) is skipped, so `silent` holds and a retry is the one message seen."""
+    telegram = LoopbackTelegram()
+    outputs = Outputs(telegram, CUSTOMER_ID)
+    operators = OperatorChat(telegram, OPERATORS, {})
+    telegram_down(telegram, {"methods": ["sendMessage"], "code": 502, "times": 2})
+    for chat in (CUSTOMER_ID, OPERATORS):
+        with pytest.raises(BotApiError, match="Bad Gateway"):
+            telegram.call("sendMessage", {"chat_id": chat, "text": "lost"})
+    telegram.block(CUSTOMER_ID)
+    with pytest.raises(BotApiError, match="blocked by the user"):
+        telegram.call("sendMessage", {"chat_id": CUSTOMER_ID, "text": "lost"})
+    assert outputs.pending() == [] and not operators.pending()
+
+    telegram.unblock(CUSTOMER_ID)
+    for chat in (CUSTOMER_ID, OPERATORS):
+        telegram.call("sendMessage", {"chat_id": chat, "text": "arrived"})
+    for cursor in (outputs, operators):
+        arrived = cursor.take()
+        assert arrived is not None and arrived.text == "arrived"
+        assert cursor.take() is None
+    assert [call.refusal for call in telegram.calls] == [
+        ["502 Bad Gateway"],
+        ["502 Bad Gateway"],
+        ["403 Forbidden: bot was blocked by the user"],
+        [],
+        [],
+    ]
+
+
 # -- the real bot, in-process: its post, and an operator's reply relayed ---------------------
 
 REAL_BOT = """
@@ -316,3 +386,29 @@ async def test_the_kit_runs_against_the_real_bot(tmp_path: Path) -> None:
     [reply] = telegram.user_messages(OPERATORS)
     assert reply.reply_to == post.message_id
     assert replied_id({"reply_parameters": {"message_id": post.message_id}})[1] == post.message_id
+
+
+async def test_a_reply_to_an_operators_message_is_found_whatever_its_id(tmp_path: Path) -> None:
+    """Users' message ids come from the tests' own counter, the bot's from Telegram's: a reply
+    to the operator's message is found by when it arrived, not by comparing the two ids."""
+    text = REAL_BOT.split("  - operator: {reply_to")[0] + (
+        '  - operator: {command: "/reply 999999 x"}\n'
+        '  - operator_sees: {text_contains: "There is no complaint 999999.",'
+        ' reply_to: "/reply 999999 x"}\n'
+    )
+    transcript = load_transcript(write(tmp_path, text))
+    clock = FakeClock()
+    telegram = LoopbackTelegram(clock=clock)
+    prepare_telegram(transcript, telegram)
+    while next(customer_module._message_ids) < 5000:  # as after many tests in one run
+        pass
+    settings = make_settings(tmp_path / "bot.sqlite3", **transcript.settings)
+    harness = BotHarness(settings, clock=clock, telegram=telegram)
+    await harness.start()
+    try:
+        await replay(transcript, InProcessTarget(harness, None))
+    finally:
+        await harness.stop()
+    [command] = telegram.user_messages(OPERATORS)
+    [answer] = [m for m in telegram.chat_messages(OPERATORS) if "There is no" in m.text]
+    assert command.message_id > answer.message_id  # ids alone would say it came after

@@ -75,6 +75,9 @@ class UserMessage:
     thread_id: int | None = None
     reply_to: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # How many Bot API calls had been made when it arrived: where it stands among the bot's
+    # messages (its id comes from the test's counter, not from the chat's own sequence).
+    after_calls: int = 0
 
 
 def check_topic_name(name: object) -> str:

@@ -116,6 +116,15 @@ class ApiCall:
     # The messages it made (filled in once Telegram has answered): what a check of this call
     # may compare with the messages before it.
     message_ids: list[int] = field(default_factory=list, compare=False)
+    # Telegram's error when it refused the call ("403 Forbidden: bot was blocked by the
+    # user", or a dropped connection), filled in as it answers; empty when it accepted it. A
+    # refused message was never shown to anyone.
+    refusal: list[str] = field(default_factory=list, compare=False)
+
+    @property
+    def refused(self) -> bool:
+        """Whether Telegram refused the call."""
+        return bool(self.refusal)
 
     @property
     def chat_id(self) -> int | None:
@@ -176,6 +185,20 @@ class LoopbackTelegram:
         self.calls.append(record)
         for listener in self.listeners:
             listener(record)
+        try:
+            result = self._answer(method, params)
+        except BotApiError as err:
+            record.refusal.append(f"{err.code} {err.description}")
+            raise
+        except ConnectionDropped:
+            record.refusal.append("the connection dropped")
+            raise
+        for made in result if isinstance(result, list) else [result]:
+            if isinstance(made, dict) and "message_id" in made and "chat" in made:
+                record.message_ids.append(int(made["message_id"]))
+        return result
+
+    def _answer(self, method: str, params: dict[str, Any]) -> Any:
         if self.clock() < self._down_until:
             self._fail_as_down()
         failures = self._failures.get(method)
@@ -188,11 +211,7 @@ class LoopbackTelegram:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise BotApiError(404, f"Not Found: method {method} is not in the loopback Bot API")
-        result = handler(params)
-        for made in result if isinstance(result, list) else [result]:
-            if isinstance(made, dict) and "message_id" in made and "chat" in made:
-                record.message_ids.append(int(made["message_id"]))
-        return result
+        return handler(params)
 
     async def get_updates(self, offset: int, wait_seconds: float) -> list[dict[str, Any]]:
         """Long polling: the updates from `offset` on, waiting up to `wait_seconds` for one.
@@ -288,6 +307,7 @@ class LoopbackTelegram:
             thread_id=int(thread) if thread is not None else None,
             reply_to=int(replied["message_id"]) if isinstance(replied, dict) else None,
             raw={k: v for k, v in message.items() if k != "reply_to_message"},
+            after_calls=len(self.calls),
         )
 
     def pressed(self, update: dict[str, Any], at: float | None = None) -> None:

@@ -31,6 +31,7 @@ STEP_FIELDS: dict[str, set[str]] = {
     },
     "operator_reaction": {"on", "emoji"},
     "telegram_down": {"methods", "code", "times", "description", "retry_after"},
+    "wait": {"for", "every"},
     "user": {"text", "reply_to"},
     "send": {"kind", "reply_to", "caption", "name", "mime", "size", "own"},
 }
@@ -88,21 +89,33 @@ def find_message(
     chat_id: int,
     fragment: str,
     *,
-    before: int | None = None,
+    before: ApiCall | None = None,
     users_first: bool = False,
 ) -> ChatMessage | UserMessage:
     """The latest message in the chat whose text contains `fragment`: the bot's (else a
-    user's, or the other way round with `users_first`); `before` leaves out later ids."""
+    user's, or the other way round with `users_first`); `before` leaves out what came after
+    that call of the bot's: its own later messages, and users' messages it had not seen yet
+    (users' message ids come from another counter than the bot's, so ids cannot tell)."""
     bots: list[ChatMessage | UserMessage] = list(telegram.chat_messages(chat_id))
     users: list[ChatMessage | UserMessage] = list(telegram.user_messages(chat_id))
     for group in (users, bots) if users_first else (bots, users):
         for message in reversed(group):
-            if before is not None and message.message_id >= before:
+            if before is not None and not _came_before(telegram, message, before):
                 continue
             if fragment in plain(message.text):
                 return message
     shown = [plain(m.text)[:50] for m in [*bots, *users][-5:]]
     raise StepError(f"no message containing {fragment!r} in chat {chat_id}; the last were {shown}")
+
+
+def _came_before(
+    telegram: LoopbackTelegram, message: ChatMessage | UserMessage, call: ApiCall
+) -> bool:
+    """Whether the message was in the chat before the bot made `call`."""
+    if isinstance(message, UserMessage):
+        index = next(i for i, made in enumerate(telegram.calls) if made is call)
+        return message.after_calls <= index
+    return not call.message_ids or message.message_id < min(call.message_ids)
 
 
 def prepare_group(telegram: LoopbackTelegram, chat_id: int, options: dict[str, Any]) -> GroupChat:
@@ -185,15 +198,16 @@ class OperatorChat:
         while self.cursor < len(self.telegram.calls):
             call = self.telegram.calls[self.cursor]
             self.cursor += 1
-            if call.method in OPERATOR_SHOWN and call.chat_id == self.chat_id:
+            if self._shown(call):
                 return call
         return None
 
     def pending(self) -> bool:
-        return any(
-            c.method in OPERATOR_SHOWN and c.chat_id == self.chat_id
-            for c in self.telegram.calls[self.cursor :]
-        )
+        return any(self._shown(c) for c in self.telegram.calls[self.cursor :])
+
+    def _shown(self, call: ApiCall) -> bool:
+        """A post in the operator chat that Telegram accepted (one it refused was never seen)."""
+        return call.method in OPERATOR_SHOWN and call.chat_id == self.chat_id and not call.refused
 
     def skip_all(self) -> None:
         self.cursor = len(self.telegram.calls)
@@ -210,7 +224,7 @@ class OperatorChat:
         for fragment in _listed(expected.get("text_not_contains")):
             if fragment in text:
                 raise StepError(f"{fragment!r} should not be there; the bot posted {said}")
-        before = min(call.message_ids) if call.message_ids else None
+        before = call
         thread = thread_of(call.params)
         if "reply_to" in expected:
             wanted = find_message(

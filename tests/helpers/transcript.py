@@ -142,6 +142,25 @@ def parse_duration(value: object) -> float:
     return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
 
 
+def _wait_steps(value: object, where: str) -> list[float]:
+    """The moves of time of a `wait` step: one jump (`wait: 2m`), or `wait: {for: 2m, every:
+    10s}`, time moving on in steps and what falls due at each one running (a message that
+    Telegram refuses several times is retried along the way, as in a running bot)."""
+    spec = dict(value) if isinstance(value, dict) else {"for": value}
+    try:
+        total = parse_duration(spec.get("for"))
+        every = parse_duration(spec.get("every", total))
+    except ValueError as err:
+        raise TranscriptFailure(f"{where}: {err}") from None
+    if total <= 0 or every >= total:
+        return [total]
+    if every <= 0:
+        raise TranscriptFailure(f"{where}: 'every' must be more than 0s")
+    steps = [every] * int(total // every)
+    rest = total - sum(steps)
+    return [*steps, rest] if rest > 1e-9 else steps
+
+
 # -- the scripted HTTP backend -------------------------------------------------------------
 
 
@@ -248,6 +267,8 @@ class Outputs:
         return [c for c in self.telegram.calls[self.cursor :] if self._shown(c)]
 
     def _shown(self, call: ApiCall) -> bool:
+        if call.refused:
+            return False  # Telegram refused it (blocked, down): the customer never saw it
         if call.method == "answerCallbackQuery":
             return bool(call.text)
         return call.method in SHOWN_METHODS and call.chat_id == self.chat_id
@@ -359,7 +380,8 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
             await target.restart()
         elif kind == "wait":
             outputs.skip_all()
-            await target.wait(parse_duration(value))
+            for seconds in _wait_steps(value, where):
+                await target.wait(seconds)
         elif kind == "desk":
             outputs.skip_all()
             await _desk_step(value, target, where)
