@@ -50,7 +50,12 @@ class _MethodHandler(tornado.web.RequestHandler):
                 except asyncio.CancelledError:
                     return
             else:
-                result = self.telegram.call(method, params)
+                uploads = {
+                    name: (files[0].filename, files[0].body)
+                    for name, files in self.request.files.items()
+                    if files
+                }
+                result = self.telegram.call(method, params, uploads)
         except BotApiError as err:
             self.set_status(err.code)
             self._reply(err.body())

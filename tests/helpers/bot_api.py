@@ -54,8 +54,13 @@ class FakeBotApi(BaseRequest):
             return (200, content) if content is not None else (404, b"Not Found")
         api_method = url.rsplit("/", 1)[-1]
         params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
+        uploads = {}
+        if request_data is not None and request_data.contains_files:
+            for name, part in request_data.multipart_data.items():
+                file_name, content = str(part[0]), part[1]
+                uploads[name] = (file_name, content if isinstance(content, bytes) else b"")
         try:
-            result = self.telegram.call(api_method, params)
+            result = self.telegram.call(api_method, params, uploads)
         except BotApiError as err:
             if err.code == 404:
                 raise AssertionError(f"the bot called {api_method}, unknown to the fake") from err
