@@ -37,15 +37,15 @@ async def forget_customer(settings: Settings, user_id: int) -> int:
         )
     finally:
         await database.close()
-    print(f"Forgot customer {user_id}: {erasure.anonymised} complaints anonymised.")
+    print(f"Forgot customer {user_id}: complaints anonymised: {erasure.anonymised}.")
     if erasure.pending:
         print(
-            f"{erasure.pending} complaints still wait to be registered; the bot anonymises "
+            f"Complaints still to be registered: {erasure.pending}; the bot anonymises "
             "them once they are."
         )
     if erasure.open:
         print(
-            f"{erasure.open} complaints are still being handled; the bot unlinks them from "
+            f"Complaints still being handled: {erasure.open}; the bot unlinks them from "
             "the customer once they are finished."
         )
     if erasure.remote_orders:
