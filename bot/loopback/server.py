@@ -55,7 +55,12 @@ class _MethodHandler(tornado.web.RequestHandler):
                     for name, files in self.request.files.items()
                     if files
                 }
-                result = self.telegram.call(method, params, uploads)
+                # (Only with files: subclasses that answer plain calls need not know of them.)
+                result = (
+                    self.telegram.call(method, params, uploads)
+                    if uploads
+                    else self.telegram.call(method, params)
+                )
         except BotApiError as err:
             self.set_status(err.code)
             self._reply(err.body())
