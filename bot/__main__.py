@@ -87,6 +87,12 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.migrate import migrate_to_postgres
 
         return asyncio.run(migrate_to_postgres(settings, args.source))
+    if command == "customer":
+        from bot.cli.customer import export_customer, forget_customer
+
+        if args.customer_command == "export":
+            return asyncio.run(export_customer(settings, args.user_id))
+        return asyncio.run(forget_customer(settings, args.user_id))
     if command == "complaints":
         from bot.cli.complaints import list_complaints, move_pending
 
@@ -183,6 +189,14 @@ def _parser() -> argparse.ArgumentParser:
         help="with --ratings: the ratings of the last N days (default 30)",
     )
     complaints.epilog = "Without a flag: pending and failed, the ones that need an eye."
+    customer = commands.add_parser("customer", help="a customer's data: export or erase it")
+    customer_commands = customer.add_subparsers(dest="customer_command", required=True)
+    for name, what in (
+        ("export", "print everything stored about the customer as JSON (what /mydata sends)"),
+        ("forget", "erase the customer as /forgetme does"),
+    ):
+        sub = customer_commands.add_parser(name, help=what)
+        sub.add_argument("user_id", type=int, metavar="TELEGRAM_USER_ID")
     return parser
 
 

@@ -26,6 +26,7 @@ from bot.backends.measured import MeasuredBackend
 from bot.concurrency import CustomerLocks, PerCustomerUpdateProcessor
 from bot.config import ConfigError, Settings
 from bot.conversation.commands import CustomerCommands
+from bot.conversation.data_rights import DataRights
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.handlers import MENU_COMMANDS, Conversing, register_handlers
@@ -43,6 +44,7 @@ from bot.operators.threads import OperatorThreads
 from bot.rate_limiter import RateLimiter
 from bot.services import BotApplication, Services
 from bot.storage.conversations import ConversationStore
+from bot.storage.customer_data import CustomerData
 from bot.storage.customers import CustomerPreferences
 from bot.storage.deliveries import Delivery, DeliveryStore
 from bot.storage.engines import database_for
@@ -66,6 +68,10 @@ logger = logging.getLogger(__name__)
 IDLE_SWEEP_SECONDS = 60.0
 # How often the embedded desk is asked for status changes, at most.
 LOCAL_DESK_POLL_SECONDS = 60.0
+# How often erasures waiting for a complaint (registered, finished, told) are looked at.
+ERASURE_SWEEP_SECONDS = 60.0
+# How often RETENTION_DAYS is applied (the first time a minute after the start).
+RETENTION_SECONDS = 86400.0
 # Telegram's answer to a burst: wait as told and try again, this many times.
 RATE_LIMIT_RETRIES = 3
 # Connections of the Bot API transport (PTB's default when it builds the transport itself).
@@ -82,6 +88,7 @@ class BuiltBot:
     commands: CustomerCommands
     poller: StatusPoller
     metrics: Metrics
+    data_rights: DataRights
 
     async def prepare(self) -> None:
         """Opens the database and checks the ledger against the settings before Telegram is
@@ -285,6 +292,7 @@ def build_application(
         else None
     )
     commands.follow_ups = conversing.customers if conversing is not None else None
+    data_rights = DataRights(services, CustomerData(database), ratings)
     register_handlers(
         application,
         commands,
@@ -293,6 +301,7 @@ def build_application(
         operator_desk,
         conversing,
         ratings=RatingAnswers(services, flow, operator, ratings),
+        data_rights=data_rights,
     )
     application.add_error_handler(error_handler(services, operator))
 
@@ -313,6 +322,15 @@ def build_application(
             app.job_queue.run_repeating(flow.expire_idle, interval=sweep, first=sweep)
             interval = _poll_interval(settings)
             app.job_queue.run_repeating(poll_statuses, interval=interval, first=interval)
+            app.job_queue.run_repeating(
+                data_rights.finish_erasures,
+                interval=ERASURE_SWEEP_SECONDS,
+                first=ERASURE_SWEEP_SECONDS,
+            )
+            if settings.retention_days is not None:
+                app.job_queue.run_repeating(
+                    data_rights.retention, interval=RETENTION_SECONDS, first=IDLE_SWEEP_SECONDS
+                )
         await _set_menu(app, translator)
 
     async def post_stop(app: BotApplication) -> None:
@@ -329,7 +347,7 @@ def build_application(
     application.post_init = post_init
     application.post_stop = post_stop
     application.post_shutdown = post_shutdown
-    return BuiltBot(application, services, flow, commands, poller, metrics)
+    return BuiltBot(application, services, flow, commands, poller, metrics, data_rights)
 
 
 async def prepare(services: Services) -> None:

@@ -197,6 +197,10 @@ class Settings(BaseSettings):
     media_link_secret: SecretStr | None = None
     media_link_days: int = Field(default=30, ge=1, le=3650)
     media_cache_dir: Path | None = None
+    # The customers' data rights: finished complaints older than this are anonymised daily
+    # (unset: kept), and the key pseudonyms are derived with (unset: the bot token's).
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
+    pseudonym_secret: SecretStr | None = None
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -395,6 +399,13 @@ class Settings(BaseSettings):
         return secret.get_secret_value() if secret is not None else None
 
     @property
+    def pseudonym_key(self) -> str | None:
+        """The key customers' pseudonyms are derived with (PSEUDONYM_SECRET, else the bot
+        token: stable while the bot keeps its token, and never stored beside the data)."""
+        secret = self.pseudonym_secret or self.telegram_bot_token
+        return secret.get_secret_value() if secret is not None else None
+
+    @property
     def working_hours(self) -> WorkingHours:
         """OPERATOR_HOURS, read (always open when unset)."""
         return self.operator_hours or WorkingHours.always()
@@ -415,6 +426,7 @@ class Settings(BaseSettings):
             self.occ_password,
             self.bizkithub_api_key,
             self.media_link_secret,
+            self.pseudonym_secret,
         ]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         if self.database_url is not None and self.database_url.password:

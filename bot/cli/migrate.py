@@ -27,6 +27,7 @@ TABLES = (
     "customers",
     "deliveries",
     "processed_updates",
+    "erasures",
 )
 # Identity columns whose sequences must continue after the copied rows (and their floor).
 IDENTITIES = {

@@ -35,11 +35,15 @@ class Action(StrEnum):
     DESK = "ds"  # operator chat only
     RATE = "rt"  # token: ledger id, argument: 1..5 stars
     RATING_SKIP = "rn"  # token: ledger id; no comment on the rating
+    FORGET = "fg"  # token: when asked (unix seconds), argument: the customer's signature
+    KEEP = "fk"  # [No] under the /forgetme question
 
 
 # Buttons carrying a ledger id as their token (the press is checked against its owner).
 LEDGER_ACTIONS = frozenset({Action.STATUS, Action.WRITE, Action.RATE, Action.RATING_SKIP})
 RATING_STARS = frozenset({"1", "2", "3", "4", "5"})
+# The signature of a [Yes, forget me] button: hex digits of a keyed hash of customer and time.
+FORGET_SIGNATURE_DIGITS = 16
 
 
 DRAFT_ACTIONS = frozenset(
@@ -95,9 +99,18 @@ def decode(data: object) -> Press | None:
         return None
     if action is Action.RATING_SKIP and argument:
         return None
+    if action is Action.FORGET and not (_is_ledger_id(token) and _is_signature(argument)):
+        return None
+    if action is Action.KEEP and (token or argument):
+        return None
     return Press(action, token, argument)
 
 
 def _is_ledger_id(token: str) -> bool:
     """Whether a ledger button's token can be a ledger id (ASCII digits SQLite can hold)."""
     return token.isascii() and token.isdigit() and len(token) <= MAX_LEDGER_ID_DIGITS
+
+
+def _is_signature(text: str) -> bool:
+    """Whether a [Yes, forget me] button's argument looks like its signature."""
+    return len(text) == FORGET_SIGNATURE_DIGITS and all(c in "0123456789abcdef" for c in text)

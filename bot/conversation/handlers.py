@@ -9,6 +9,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.conversation.attachments import AttachmentAnswers
 from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
+from bot.conversation.data_rights import DataRights
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.preferences import PreferenceCommands
@@ -25,6 +26,8 @@ MENU_COMMANDS = {
     "cancel": "menu.cancel",
     "notifications": "menu.notifications",
     "language": "menu.language",
+    "mydata": "menu.mydata",
+    "forgetme": "menu.forgetme",
     "help": "menu.help",
 }
 
@@ -53,6 +56,7 @@ def register_handlers(
     operator_desk: OperatorDeskButtons | None = None,
     conversing: Conversing | None = None,
     ratings: RatingAnswers | None = None,
+    data_rights: DataRights | None = None,
 ) -> None:
     """Adds the handlers, most specific first: the operator chat, groups, commands, buttons,
     text, files and contacts, the rest."""
@@ -83,6 +87,18 @@ def register_handlers(
     application.add_handler(
         CallbackQueryHandler(preferences.on_language_button, pattern=f"^{Action.LANGUAGE}:")
     )
+    if data_rights is not None:
+        application.add_handler(
+            CommandHandler("mydata", data_rights.my_data, filters=command_filter)
+        )
+        application.add_handler(
+            CommandHandler("forgetme", data_rights.forget_me, filters=command_filter)
+        )
+        application.add_handler(
+            CallbackQueryHandler(
+                data_rights.on_press, pattern=f"^({Action.FORGET}|{Action.KEEP})(:|$)"
+            )
+        )
     if operator_desk is not None:
         application.add_handler(
             CallbackQueryHandler(operator_desk.on_press, pattern=f"^{Action.DESK}:")

@@ -147,3 +147,15 @@ def rating_row(t: Messages, ledger_id: int) -> list[InlineKeyboardButton]:
 def rating_comment_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:
     """[Skip] under "anything you would like to add?"."""
     return InlineKeyboardMarkup([[_button(t("button.skip"), Action.RATING_SKIP, str(ledger_id))]])
+
+
+def forget_keyboard(t: Messages, asked_at: str, signature: str) -> InlineKeyboardMarkup:
+    """[Yes, forget me] [No] under the /forgetme question (the yes signed for the customer)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t("forgetme.yes"), Action.FORGET, asked_at, signature),
+                _button(t("forgetme.no"), Action.KEEP),
+            ]
+        ]
+    )

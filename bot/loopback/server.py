@@ -50,7 +50,17 @@ class _MethodHandler(tornado.web.RequestHandler):
                 except asyncio.CancelledError:
                     return
             else:
-                result = self.telegram.call(method, params)
+                uploads = {
+                    name: (files[0].filename, files[0].body)
+                    for name, files in self.request.files.items()
+                    if files
+                }
+                # (Only with files: subclasses that answer plain calls need not know of them.)
+                result = (
+                    self.telegram.call(method, params, uploads)
+                    if uploads
+                    else self.telegram.call(method, params)
+                )
         except BotApiError as err:
             self.set_status(err.code)
             self._reply(err.body())

@@ -55,6 +55,8 @@ CONFLICT = (
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 # The most a bot can download (getFile), and what an album may hold.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# The most a bot can upload (sendDocument with a file of its own).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ALBUM_SIZES = range(2, 11)
 # Methods that put something into a chat: a user who blocked the bot refuses them all.
 SENDING_PREFIXES = ("send", "edit", "copy", "forward")
@@ -105,6 +107,7 @@ class StoredFile:
     file_unique_id: str
     path: str
     content: bytes
+    file_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,22 @@ class LoopbackTelegram:
 
     # -- the bot's side ----------------------------------------------------------------------
 
-    def call(self, method: str, params: dict[str, Any]) -> Any:
-        """Answers one Bot API call (getUpdates excepted); raises BotApiError like Telegram."""
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        uploads: dict[str, tuple[str, bytes]] | None = None,
+    ) -> Any:
+        """Answers one Bot API call (getUpdates excepted); raises BotApiError like Telegram.
+
+        `uploads` are files the bot sent with the call (multipart: parameter name → file name
+        and bytes): Telegram keeps each (up to 50 MB) and the parameter names it by its new
+        file_id, so a test can read what the bot sent (`files[call.params["document"]]`).
+        """
+        for name, (file_name, content) in (uploads or {}).items():
+            if len(content) > MAX_UPLOAD_BYTES:
+                raise BotApiError(413, "Request Entity Too Large")
+            params[name] = self.add_file(content, kind=name, file_name=file_name).file_id
         record = ApiCall(method, params)
         self.calls.append(record)
         for listener in self.listeners:
@@ -316,14 +333,15 @@ class LoopbackTelegram:
         if isinstance(query, dict):
             self.open_queries[str(query["id"])] = self.clock() if at is None else at
 
-    def add_file(self, content: bytes, kind: str = "photo") -> StoredFile:
-        """Keeps a file a customer sends, with ids in Telegram's style; returns it."""
+    def add_file(self, content: bytes, kind: str = "photo", file_name: str = "") -> StoredFile:
+        """Keeps a file a customer (or the bot) sends, with ids in Telegram's style."""
         number = next(self._file_numbers)
         stored = StoredFile(
             file_id=f"AgAC{kind}-{number:04d}-loopback",
             file_unique_id=f"AQAD{number:04d}",
             path=f"{kind}s/file_{number}",
             content=content,
+            file_name=file_name,
         )
         self.files[stored.file_id] = stored
         return stored

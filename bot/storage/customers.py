@@ -55,6 +55,10 @@ class CustomerPreferences:
         self._cache[user_id] = preferences
         return preferences
 
+    def forget(self, user_id: int) -> None:
+        """Drops the in-memory copy of a customer's choices (their row was deleted)."""
+        self._cache.pop(user_id, None)
+
     async def set_language(self, user_id: int, language: str | None, *, now: float) -> None:
         """Stores the language the customer picked."""
         current = self.get(user_id)

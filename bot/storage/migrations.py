@@ -175,6 +175,17 @@ SQLITE_MIGRATIONS: list[str] = [
     CREATE INDEX complaint_ratings_by_time ON complaint_ratings (rated_at);
     CREATE INDEX complaint_ratings_awaiting ON complaint_ratings (user_id, comment_until)
     """,
+    # 7: the customers' data rights: erasures still waiting for a complaint to be registered,
+    # finished or told (the request is kept until then), and when a complaint's personal data
+    # was replaced by a pseudonym (so the retention round and a repeated erasure skip it).
+    """
+    CREATE TABLE erasures (
+        user_id       INTEGER PRIMARY KEY,
+        requested_at  REAL    NOT NULL
+    );
+    ALTER TABLE complaints ADD COLUMN anonymised_at REAL NOT NULL DEFAULT 0;
+    CREATE INDEX complaints_to_anonymise ON complaints (anonymised_at, updated_at)
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -344,5 +355,16 @@ POSTGRES_MIGRATIONS: list[str] = [
     );
     CREATE INDEX complaint_ratings_by_time ON complaint_ratings (rated_at);
     CREATE INDEX complaint_ratings_awaiting ON complaint_ratings (user_id, comment_until)
+    """,
+    # 7: the customers' data rights: erasures still waiting for a complaint to be registered,
+    # finished or told (the request is kept until then), and when a complaint's personal data
+    # was replaced by a pseudonym (so the retention round and a repeated erasure skip it).
+    """
+    CREATE TABLE erasures (
+        user_id       BIGINT PRIMARY KEY,
+        requested_at  DOUBLE PRECISION NOT NULL
+    );
+    ALTER TABLE complaints ADD COLUMN anonymised_at DOUBLE PRECISION NOT NULL DEFAULT 0;
+    CREATE INDEX complaints_to_anonymise ON complaints (anonymised_at, updated_at)
     """,
 ]

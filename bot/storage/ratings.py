@@ -73,6 +73,10 @@ class RatingStore:
         )
         self._awaiting = {int(row[0]) for row in rows}
 
+    def forget(self, user_id: int) -> None:
+        """Drops what this process knows of a customer's awaited comment (it was erased)."""
+        self._awaiting.discard(user_id)
+
     def may_await(self, user_id: int) -> bool:
         """False when no comment of the customer's is surely awaited."""
         return self._db.shared or user_id in self._awaiting

@@ -53,6 +53,10 @@ class ThreadStore:
         rows = await self._db.fetch_all("SELECT user_id FROM follow_ups WHERE until > ?", [now])
         self._following = {int(row[0]) for row in rows}
 
+    def forget(self, user_id: int) -> None:
+        """Drops what this process knows of a customer following up (their row was deleted)."""
+        self._following.discard(user_id)
+
     def may_follow_up(self, user_id: int) -> bool:
         """False when the customer is surely not writing about a complaint."""
         return self._db.shared or user_id in self._following

@@ -249,12 +249,15 @@ class BotHarness:
         return self.api.calls[before:]
 
     async def advance(self, seconds: float) -> list[ApiCall]:
-        """Moves time on and runs what time triggers: idle-draft expiry and due retries."""
+        """Moves time on and runs what time triggers: idle-draft expiry, due retries, and
+        erasures that waited."""
         before = len(self.api.calls)
         self.clock.advance(seconds)
         context = CallbackContext(self.built.application)  # type: ignore[arg-type]
         await self.built.flow.expire_idle(context)
         await self.settle()
+        # Erasures that waited for a complaint to be registered, finished or told.
+        await self.built.data_rights.finish_erasures()
         return self.api.calls[before:]
 
 

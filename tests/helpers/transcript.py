@@ -48,7 +48,9 @@ STEP_KINDS = ACTIONS | {
     "telegram_down",
 }
 OPERATOR_STEPS = {"operator", "operator_sees", "operator_reaction"}
-SHOWN_METHODS = {"sendMessage", "editMessageText", "sendPhoto"}
+SHOWN_METHODS = {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
+# What a `bot: {document: …}` step may check of a file the bot uploaded.
+DOCUMENT_FIELDS = {"name", "json", "json_not_contains"}
 CUSTOMER_ID = 424242
 
 
@@ -292,10 +294,65 @@ def describe(call: ApiCall | None) -> str:
         return f"a toast {call.text!r}"
     buttons = f" with buttons {call.buttons}" if call.buttons else " with no buttons"
     photo = f" (a photo {call.params.get('photo')})" if call.method == "sendPhoto" else ""
+    if call.method == "sendDocument":
+        photo = f" (a document {call.params.get('document')})"
     return f"{plain(call.text)!r}{photo}{buttons}"
 
 
-def check_output(expected: dict[str, Any], call: ApiCall | None, where: str) -> None:
+def contains_json(expected: object, actual: object) -> bool:
+    """Whether a JSON document holds `expected`: objects by subset, lists by each expected
+    item matching some item, other values by equality."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and contains_json(value, actual[key]) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return isinstance(actual, list) and all(
+            any(contains_json(item, candidate) for candidate in actual) for item in expected
+        )
+    return expected == actual
+
+
+def check_document(
+    spec: object, call: ApiCall, telegram: LoopbackTelegram | None, where: str
+) -> None:
+    """Raises TranscriptFailure unless the bot uploaded the file a `document:` step describes
+    (its name contains `name`; parsed as JSON, it holds `json` and none of `json_not_contains`)."""
+    if not isinstance(spec, dict) or set(spec) - DOCUMENT_FIELDS:
+        raise TranscriptFailure(f"{where}: document takes {sorted(DOCUMENT_FIELDS)}")
+    if call.method != "sendDocument" or telegram is None:
+        raise TranscriptFailure(f"{where}: expected a document; the bot said {describe(call)}")
+    stored = telegram.files.get(str(call.params.get("document")))
+    if stored is None or not stored.file_name:
+        raise TranscriptFailure(f"{where}: the document was not a file the bot uploaded")
+    if str(spec.get("name", "")) not in stored.file_name:
+        raise TranscriptFailure(
+            f"{where}: expected a file named like {spec['name']!r}; got {stored.file_name!r}"
+        )
+    if "json" not in spec and "json_not_contains" not in spec:
+        return
+    try:
+        document = json.loads(stored.content)
+    except ValueError as err:
+        raise TranscriptFailure(f"{where}: {stored.file_name} is not JSON ({err})") from None
+    if "json" in spec and not contains_json(spec["json"], document):
+        shown = json.dumps(document, ensure_ascii=False)[:1500]
+        raise TranscriptFailure(
+            f"{where}: {stored.file_name} does not hold {spec['json']}: {shown}"
+        )
+    unwanted = spec.get("json_not_contains", [])
+    text = stored.content.decode()
+    for fragment in [unwanted] if isinstance(unwanted, str) else unwanted:
+        if str(fragment) in text:
+            raise TranscriptFailure(f"{where}: {stored.file_name} holds {fragment!r}")
+
+
+def check_output(
+    expected: dict[str, Any],
+    call: ApiCall | None,
+    where: str,
+    telegram: LoopbackTelegram | None = None,
+) -> None:
     """Raises TranscriptFailure unless the bot's output fits the `bot:` step."""
     if call is None:
         raise TranscriptFailure(f"{where}: the bot said nothing")
@@ -308,6 +365,10 @@ def check_output(expected: dict[str, Any], call: ApiCall | None, where: str) -> 
         return
     if call.method == "answerCallbackQuery":
         raise TranscriptFailure(f"{where}: expected a message; the bot only showed {said}")
+    if "document" in expected:
+        check_document(expected["document"], call, telegram, where)
+    elif call.method == "sendDocument":
+        raise TranscriptFailure(f"{where}: expected a message; the bot sent a document {said}")
     text = plain(call.text)
     wanted = expected.get("text_contains", [])
     for fragment in [wanted] if isinstance(wanted, str) else wanted:
@@ -375,7 +436,8 @@ async def replay(transcript: Transcript, target: Target, customer_id: int = CUST
                 if outputs.pending():
                     raise TranscriptFailure(f"{where}: the bot said {describe(outputs.take())}")
             else:
-                check_output(dict(value), await target.next_output(outputs), where)
+                output = await target.next_output(outputs)
+                check_output(dict(value), output, where, target.telegram)
         elif kind == "restart":
             await target.restart()
         elif kind == "wait":
