@@ -30,6 +30,9 @@ def test_two_bot_instances_on_postgresql_behind_a_proxy() -> None:
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     caddy = (ROOT / "deploy" / "Caddyfile").read_text()
     assert "bot-1:8443 bot-2:8443" in caddy and "health_uri /healthz" in caddy
+    assert "reverse_proxy /media/* bot-1:8443 bot-2:8443" in caddy  # signed media links
+    routed = [line.split()[1] for line in caddy.splitlines() if "reverse_proxy" in line]
+    assert routed == ["/telegram/updates", "/media/*"]  # nothing else, /metrics included
 
 
 def _compose_command() -> list[str] | None:
