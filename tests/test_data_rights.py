@@ -218,6 +218,25 @@ async def test_a_pending_complaint_is_registered_first_then_anonymised(
     assert backend.calls[-1].envelope.entity.problemStatment == PROBLEM
 
 
+async def test_a_forgotten_customers_complaint_reopened_on_the_desk_is_told_to_nobody(
+    bot: BotHarness,
+) -> None:
+    ada = bot.customer("Ada", last_name="Quincey")
+    await ada.file_complaint(problem=PROBLEM)
+    await bot.settle()
+    assert await set_status(bot.settings, "100001", "resolved") == 0
+    await bot.settle()
+    await ada.send("/forgetme")
+    await ada.press("Yes, forget me")
+    await bot.settle()
+    database = bot.built.services.database
+    row = await database.fetch_one("SELECT user_id FROM complaints")
+    assert row is not None and row["user_id"] == 0  # finished: unlinked at once
+    assert await set_status(bot.settings, "100001", "in_progress") == 0  # the shop reopens it
+    await bot.advance(60)
+    assert await database.fetch_one("SELECT * FROM deliveries WHERE chat_id = 0") is None
+
+
 async def test_retention_anonymises_finished_complaints_older_than_retention_days(
     harness_factory: StartBot,
 ) -> None:

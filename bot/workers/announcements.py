@@ -81,6 +81,8 @@ class Announcements:
 
     def status_changed(self, entry: LedgerEntry, status: ComplaintStatus) -> list[NewDelivery]:
         """A new status, unless the customer turned notifications off."""
+        if entry.chat_id == 0:
+            return []  # the customer was forgotten (/forgetme): nobody to tell
         if not self._preferences.get(entry.user_id).notifications:
             return []
         t = self.messages_for(entry)
