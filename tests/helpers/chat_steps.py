@@ -130,7 +130,26 @@ def thread_of_message(message: ChatMessage | UserMessage) -> int | None:
     return message.thread_id
 
 
-class OperatorChat:
+class CallCursor:
+    """A cursor over the Bot API calls the bot made that a chat's people saw."""
+
+    telegram: LoopbackTelegram
+    cursor: int
+
+    def _shown(self, call: ApiCall) -> bool:
+        raise NotImplementedError
+
+    def take(self) -> ApiCall | None:
+        """The next call that was shown, if any."""
+        while self.cursor < len(self.telegram.calls):
+            call = self.telegram.calls[self.cursor]
+            self.cursor += 1
+            if self._shown(call):
+                return call
+        return None
+
+
+class OperatorChat(CallCursor):
     """The operator chat of a transcript: a supergroup (a forum if asked), one operator in it,
     and a cursor over what the bot posted there."""
 
@@ -192,15 +211,6 @@ class OperatorChat:
         raise StepError(f"no topic named like {fragment!r}; the topics are {names}")
 
     # -- what the bot posted -------------------------------------------------------------
-
-    def take(self) -> ApiCall | None:
-        """The next post (or edit) the bot made in the operator chat, if any."""
-        while self.cursor < len(self.telegram.calls):
-            call = self.telegram.calls[self.cursor]
-            self.cursor += 1
-            if self._shown(call):
-                return call
-        return None
 
     def pending(self) -> bool:
         return any(self._shown(c) for c in self.telegram.calls[self.cursor :])

@@ -21,6 +21,7 @@ from bot.loopback.customer import CustomerUpdates, Replied, make_user
 from bot.loopback.telegram import ApiCall, LoopbackTelegram, reply_keyboard_of
 from tests.helpers.chat_steps import (
     OPERATOR_CHAT_FIELDS,
+    CallCursor,
     OperatorChat,
     StepError,
     check_fields,
@@ -257,7 +258,7 @@ class Cursor(Protocol):
     def take(self) -> ApiCall | None: ...
 
 
-class Outputs:
+class Outputs(CallCursor):
     """A cursor over what the bot showed the customer: messages, edits, photos and toasts."""
 
     def __init__(self, telegram: LoopbackTelegram, chat_id: int) -> None:
@@ -274,14 +275,6 @@ class Outputs:
         if call.method == "answerCallbackQuery":
             return bool(call.text)
         return call.method in SHOWN_METHODS and call.chat_id == self.chat_id
-
-    def take(self) -> ApiCall | None:
-        while self.cursor < len(self.telegram.calls):
-            call = self.telegram.calls[self.cursor]
-            self.cursor += 1
-            if self._shown(call):
-                return call
-        return None
 
     def skip_all(self) -> None:
         self.cursor = len(self.telegram.calls)
