@@ -276,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = result["figures"].get("database_bytes", {})
     if db.get("per_complaint") is not None:
         print(f"database: +{db['per_complaint']:,.0f} bytes per complaint filed (expected)")
+    print(f"complaints completed: {result['completed']:,}, customers cut off: {result['failed']}")
     print(f"verdict: {result['verdict']}")
     data = {
         "command": "python -m bench soak " + " ".join(sys.argv[2:] if argv is None else argv),
