@@ -29,8 +29,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
 
+# The benchmark, then bench/RESULTS.md rendered from that run's JSON (the newest in
+# bench/results/), so the table and the run never disagree. Options: make bench BENCH_ARGS="...".
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench report > bench/RESULTS.md.new
+	mv bench/RESULTS.md.new bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.phases import DRAIN_SECONDS, Load, run_load, run_memory, start_postgres
+from bench.phases import DRAIN_SECONDS, Load, run_burst, run_load, run_memory, start_postgres
 from bench.postgres import INSTALL_HINT, PostgresServer, find_binaries
 from bench.process import BOTS, ROOT
-from bench.report import machine, render, write_json
+from bench.report import commit, machine, render, write_json
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -107,10 +107,22 @@ def parser() -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("memory")
     g.add_argument(
+        "--burst-customers",
+        type=_numbers,
+        default=[2000],
+        help="new customers arriving at once, each leaving a draft open; resident memory per "
+        "open conversation right after the burst settles (e.g. 2000,10000; 0 skips; "
+        "pg2 is never measured here)",
+    )
+    g.add_argument(
+        "--burst-cap", type=float, default=150.0, help="hard stop of a burst phase, in s"
+    )
+    g.add_argument(
         "--memory-conversations",
         type=int,
         default=10_000,
-        help="drafts left open; 0 skips (pg2 is never measured here)",
+        help="drafts left open, opened 200 at a time (the gentler measure beside the burst); "
+        "0 skips (pg2 is never measured here)",
     )
     g.add_argument(
         "--memory-cap", type=float, default=150.0, help="hard stop of the memory phase, in s"
@@ -181,7 +193,7 @@ async def run(
     """
     extra_env = dict(args.bot_env)
     throughput, latency = loads(args)
-    result: dict[str, Any] = {"throughput": [], "latency": [], "memory": []}
+    result: dict[str, Any] = {"throughput": [], "latency": [], "burst": [], "memory": []}
     for kind, phase_loads in (("throughput", throughput), ("latency", latency)):
         for load in phase_loads:
             for bot in args.bots:
@@ -195,6 +207,21 @@ async def run(
                     f"{phase.failed} cut off"
                 )
                 result[kind].append(phase.as_json())
+    for customers in (n for n in args.burst_customers if n > 0):
+        for bot in args.bots:
+            if bot == "pg2":
+                progress("pg2: no burst phase (it measures ours and the baseline only)")
+                continue
+            progress(f"{bot}: a burst of {customers:,} new customers …")
+            burst = await run_burst(
+                bot,
+                customers,
+                workdir / f"burst-{customers}-{bot}",
+                cap=args.burst_cap,
+                extra_env=extra_env,
+            )
+            progress(f"{bot}: {burst.bytes_per_conversation or 0:,.0f} bytes per conversation")
+            result["burst"].append(burst.as_json())
     if args.memory_conversations > 0:
         for bot in args.bots:
             if bot == "pg2":
@@ -214,9 +241,23 @@ async def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the benchmark, prints the table, writes the JSON."""
+    """Runs the benchmark, prints the table, writes the JSON; or `report` / `soak`."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["report"]:
+        from bench.render import main as report_main
+
+        return report_main(words[1:])
+    if words[:1] == ["soak"]:
+        from bench.soak import main as soak_main
+
+        return soak_main(words[1:])
     p = parser()
-    args = p.parse_args(argv)
+    p.epilog = (
+        "Also: `python -m bench report [JSON]` renders bench/RESULTS.md from a run's JSON; "
+        "`python -m bench soak --minutes 30` watches the bot's memory, tasks, files and "
+        "database under a steady load (each has --help)."
+    )
+    args = p.parse_args(words)
     # The loopback servers' 4xx answers (Telegram refusing a call) are counted in the table.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
     progress = Progress()
@@ -226,8 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress(skipped)
     elif "pg2" in args.bots and find_binaries() is None:
         p.error(f"pg2 needs PostgreSQL, which is not installed ({INSTALL_HINT})")
-    command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "python -m bench " + shlex.join(words)
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    revision = commit()  # before the run: what the figures were measured on
     keep = tempfile.mkdtemp(prefix="bench-") if args.keep_workdir else None
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch, ExitStack() as stack:
         workdir = Path(keep or scratch)
@@ -239,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = asyncio.run(run(args, workdir, progress, postgres))
     data = {
         "command": command.strip(),
+        "commit": revision,
         "started": started,
         "elapsed_seconds": round(time.perf_counter() - progress.started, 1),
         "machine": machine(),
@@ -246,13 +289,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         **results,
     }
     path = write_json(data, args.results)
-    info = data["machine"]
-    print(f"$ {data['command']}")
-    print(
-        f"# {info['nproc']} cores, {info['cpu']}, Python {info['python']}; "
-        f"{data['elapsed_seconds']:.0f} s"
-    )
-    print()
     print(render(data))
     print()
     print(f"JSON: {path}")

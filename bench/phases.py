@@ -28,6 +28,11 @@ CUSTOMER_IDS = 1_000_000
 DRAIN_SECONDS = 60.0
 # Time for the bot to settle before its memory is read.
 SETTLE_SECONDS = 1.0
+# After a burst, VmRSS is read every SETTLE_POLL_SECONDS until it moves less than
+# SETTLE_BYTES between readings (the work in flight has drained), for at most BURST_SETTLE_CAP.
+SETTLE_POLL_SECONDS = 0.5
+SETTLE_BYTES = 64 * 1024
+BURST_SETTLE_CAP = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,27 @@ class MemoryResult:
     rss_before: int
     rss_after: int
     milestones: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def bytes_per_conversation(self) -> float | None:
+        return (self.rss_after - self.rss_before) / self.opened if self.opened else None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {"bytes_per_conversation": self.bytes_per_conversation}
+
+
+@dataclass
+class BurstResult:
+    """Resident memory of one bot before, during and right after a burst of new customers."""
+
+    bot: str
+    customers: int
+    opened: int
+    failed: int
+    elapsed: float
+    rss_before: int
+    rss_peak: int
+    rss_after: int
 
     @property
     def bytes_per_conversation(self) -> float | None:
@@ -389,6 +415,76 @@ async def run_memory(
             rss_after=rss_after,
             milestones=milestones,
         )
+
+
+async def run_burst(
+    bot: str,
+    customers: int,
+    workdir: Path,
+    *,
+    cap: float = 150.0,
+    extra_env: Mapping[str, str] | None = None,
+) -> BurstResult:
+    """`customers` new customers all at once (no gate: the bot sees the whole burst), each
+    leaving a draft open (a third at each of the first three steps); VmRSS before, at its peak,
+    and once it has settled after the last draft is open."""
+    async with running_bot(bot, workdir, extra_env=extra_env) as running:
+        await warm_up(running)
+        await asyncio.sleep(SETTLE_SECONDS)
+        rss_before = running.process.rss_bytes()
+        peak = rss_before
+        tally = Tally()
+        started = clock()
+        stop = started + cap
+
+        async def open_one(index: int) -> None:
+            customer = Customer(running.telegram, CUSTOMER_IDS + index, tally)
+            try:
+                await customer.open_partially(1 + index % 3, stop)
+            except StepTimeout:
+                tally.conversations_failed += 1
+                return
+            finally:
+                customer.forget()
+                running.telegram.customers.pop(customer.updates.id, None)
+            tally.opened += 1
+
+        async def watch_peak() -> None:
+            nonlocal peak
+            while True:
+                peak = max(peak, running.process.rss_bytes())
+                await asyncio.sleep(0.1)
+
+        watcher = asyncio.ensure_future(watch_peak())
+        try:
+            await _gather(running, [open_one(i) for i in range(customers)])
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        elapsed = clock() - started
+        rss_after = await settled_rss(running.process)
+        return BurstResult(
+            bot=bot,
+            customers=customers,
+            opened=tally.opened,
+            failed=tally.conversations_failed,
+            elapsed=elapsed,
+            rss_before=rss_before,
+            rss_peak=max(peak, rss_after),
+            rss_after=rss_after,
+        )
+
+
+async def settled_rss(process: BotUnderTest) -> int:
+    """VmRSS once two readings SETTLE_POLL_SECONDS apart differ by less than SETTLE_BYTES."""
+    deadline = clock() + BURST_SETTLE_CAP
+    last = process.rss_bytes()
+    while True:
+        await asyncio.sleep(SETTLE_POLL_SECONDS)
+        now = process.rss_bytes()
+        if abs(now - last) < SETTLE_BYTES or clock() > deadline:
+            return now
+        last = now
 
 
 async def _gather(running: Running, coroutines: list[Any]) -> None:

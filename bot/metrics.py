@@ -92,6 +92,12 @@ class Metrics:
         self.deliveries_pending = Gauge(
             f"{PREFIX}deliveries_pending", "Messages owed and not yet sent", registry=r
         )
+        # Read when scraped (cheap: a set's length), so a soak can see tasks pile up.
+        self.asyncio_tasks = Gauge(
+            f"{PREFIX}asyncio_tasks",
+            "Asyncio tasks not yet done in the bot's event loop",
+            registry=r,
+        )
         self.deliveries = Counter(
             f"{PREFIX}deliveries",
             "Message delivery attempts' outcomes (sent, retried, given_up, blocked, dropped), "
@@ -166,6 +172,7 @@ class Metrics:
     async def exposition(self) -> bytes:
         """The text exposition of every metric, the database gauges refreshed first."""
         await self.refresh()
+        self.asyncio_tasks.set(len(asyncio.all_tasks()))
         return generate_latest(self.registry)
 
 

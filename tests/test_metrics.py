@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -199,6 +200,22 @@ async def test_database_gauges_are_read_at_most_every_few_seconds() -> None:
     found = samples((await metrics.exposition()).decode())
     assert len(reads) == 2
     assert value(found, "complaint_bot_outbox_depth") == 2.0
+
+
+async def test_open_asyncio_tasks_are_counted_when_scraped() -> None:
+    metrics = Metrics()
+    before = value(samples((await metrics.exposition()).decode()), "complaint_bot_asyncio_tasks")
+    assert before is not None and before >= 1  # this test's own task
+    waiting = [asyncio.ensure_future(asyncio.sleep(60)) for _ in range(3)]
+    try:
+        found = samples((await metrics.exposition()).decode())
+        assert value(found, "complaint_bot_asyncio_tasks") == before + 3
+    finally:
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+    after = value(samples((await metrics.exposition()).decode()), "complaint_bot_asyncio_tasks")
+    assert after == before
 
 
 def test_two_applications_keep_their_own_counts() -> None:
