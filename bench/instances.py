@@ -15,7 +15,8 @@ import httpx
 
 from bench.process import BotProcess, BotProcessError
 from bench.simulator import BenchTelegram
-from bot.web.webhook import HEALTH_PATH, SECRET_HEADER
+from bot.web.server import HEALTH_PATH
+from bot.web.webhook import SECRET_HEADER
 
 HOST = "127.0.0.1"
 INSTANCES = 2

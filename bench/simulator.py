@@ -111,10 +111,15 @@ class BenchTelegram(LoopbackTelegram):
     def _count(self, call: Any) -> None:
         self.counts[call.method] += 1
 
-    def call(self, method: str, params: dict[str, Any]) -> Any:
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        uploads: dict[str, tuple[str, bytes]] | None = None,
+    ) -> Any:
         """Answers the call, then tells the customer it concerns (the message is stored)."""
         try:
-            result = super().call(method, params)
+            result = super().call(method, params, uploads)
         except BotApiError:
             self.refused[method] += 1
             raise
