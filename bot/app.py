@@ -34,6 +34,7 @@ from bot.conversation.preferences import PreferenceCommands
 from bot.conversation.ratings import RatingAnswers
 from bot.errors import error_handler
 from bot.i18n import Translator
+from bot.lean_request import LeanRequest, proxy_configured
 from bot.measured_request import MeasuredRequest
 from bot.metrics import Metrics
 from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
@@ -153,12 +154,10 @@ def build_application(
         measured = MeasuredRequest(request, metrics)
         builder = builder.request(measured).get_updates_request(PacedPolls(measured, pacer))
     else:
-        # PTB's own transports (its pool sizes), counted: one for calls, one for the long poll.
+        # PTB's pool sizes, counted: one transport for calls, one for the long poll.
         builder = builder.request(
-            MeasuredRequest(HTTPXRequest(connection_pool_size=API_CONNECTIONS), metrics)
-        ).get_updates_request(
-            PacedPolls(MeasuredRequest(HTTPXRequest(connection_pool_size=1), metrics), pacer)
-        )
+            MeasuredRequest(_transport(API_CONNECTIONS), metrics)
+        ).get_updates_request(PacedPolls(MeasuredRequest(_transport(1), metrics), pacer))
     if settings.telegram_rate_limit_per_second > 0:
         builder = builder.rate_limiter(
             RateLimiter(
@@ -372,6 +371,14 @@ async def prepare(services: Services) -> None:
             f"with that COMPLAINT_BACKEND until they are registered, or move them with "
             f"`python -m bot complaints --move-pending-to {backend}`"
         )
+
+
+def _transport(connection_pool_size: int) -> BaseRequest:
+    """LeanRequest (a fraction of httpx's CPU per call), or PTB's HTTPXRequest when the
+    environment names a proxy, which httpx follows and LeanRequest does not."""
+    if proxy_configured():
+        return HTTPXRequest(connection_pool_size=connection_pool_size)
+    return LeanRequest(connection_pool_size)
 
 
 def _poll_interval(settings: Settings) -> float:
