@@ -95,7 +95,16 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
     """Processes each customer's updates in order and once, and different customers
     concurrently, at most `max_concurrent_updates` at a time."""
 
-    __slots__ = ("_across", "_before", "_metrics", "_pacer", "_slots", "locks", "updates")
+    __slots__ = (
+        "_across",
+        "_before",
+        "_counted",
+        "_metrics",
+        "_pacer",
+        "_slots",
+        "locks",
+        "updates",
+    )
 
     def __init__(
         self,
@@ -117,6 +126,7 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
         # What to read afresh before a customer's update (their choices, on a shared database).
         self._before = before
         self._metrics = metrics
+        self._counted: dict[str, tuple[Any, Any]] = {}
         # Told when an update is done, so polling knows how many are still in hand.
         self._pacer = pacer
 
@@ -131,8 +141,13 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
             try:
                 await self._process(update, coroutine)
             finally:
-                self._metrics.updates.labels(kind).inc()
-                self._metrics.update_seconds.labels(kind).observe(time.perf_counter() - started)
+                counted = self._counted.get(kind)
+                if counted is None:  # labels() looks its child up anew on every call
+                    metrics = self._metrics
+                    counted = (metrics.updates.labels(kind), metrics.update_seconds.labels(kind))
+                    self._counted[kind] = counted
+                counted[0].inc()
+                counted[1].observe(time.perf_counter() - started)
         finally:
             if self._pacer is not None:
                 self._pacer.processed()
