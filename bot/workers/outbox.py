@@ -37,9 +37,6 @@ logger = logging.getLogger(__name__)
 
 # A first attempt slower than this shows the customer "Submitting…" in place of the summary.
 ACKNOWLEDGE_AFTER_SECONDS = 1.0
-# A first attempt that waited in the queue longer than that still gives the backend this share
-# of it before "Submitting…" is shown.
-QUEUED_GRACE_SHARE = 0.25
 # The worker looks at the ledger at least this often even when nothing woke it, so a row
 # written by another process (an operator's retry) is not left waiting.
 IDLE_POLL_SECONDS = 30.0
@@ -175,20 +172,16 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
         return True
 
     async def _submit(self, entry: LedgerEntry, submission: Submission) -> Receipt:
-        """The backend call; if the customer would wait longer than ACKNOWLEDGE_AFTER_SECONDS
-        since Submit because the backend is slow, they see "Submitting…" meanwhile."""
+        """The backend call; if it takes longer than ACKNOWLEDGE_AFTER_SECONDS, the customer
+        sees "Submitting…" meanwhile."""
         if entry.attempts or entry.told_delayed:
             return await self._backend.submit(submission)
-        # Time spent in our own queue (a burst, a restart) is no reason to send "Submitting…":
-        # a backend that answers within the grace replaces the summary with the card at once,
-        # one Bot API call instead of two.
-        patience = max(
-            ACKNOWLEDGE_AFTER_SECONDS - (self._clock() - entry.created_at),
-            ACKNOWLEDGE_AFTER_SECONDS * QUEUED_GRACE_SHARE,
-        )
+        # Counted from the call, not from Submit: time in our own queue (a burst, a restart) is
+        # no reason for "Submitting…"; a backend that answers within it replaces the summary
+        # with the card at once, one Bot API call instead of two.
         call = asyncio.ensure_future(self._backend.submit(submission))
         try:
-            done, _ = await asyncio.wait({call}, timeout=patience)
+            done, _ = await asyncio.wait({call}, timeout=ACKNOWLEDGE_AFTER_SECONDS)
             if not done:
                 await self._delivery.owe(owed=self._announce.submitting(entry))
             return await call
