@@ -23,11 +23,6 @@ from bot.polling import run_polling
 logger = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
-# A pause after each batch of updates. Updates are handled concurrently, so without it the bot
-# asks Telegram again after nearly every single update; 20 ms lets updates arriving together
-# come in one request: a third less CPU per update under load (bench/), and an idle customer's
-# message still arrives at once through the long poll.
-POLL_INTERVAL_SECONDS = 0.02
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 COMPLAINT_LISTS = {
     "pending": "complaints waiting to be registered",
@@ -128,9 +123,7 @@ def run(settings: Settings) -> int:
 
         run_webhook(built, WebhookConfig.from_settings(settings, ALLOWED_UPDATES))
     else:
-        asyncio.run(
-            run_polling(built, allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL_SECONDS)
-        )
+        asyncio.run(run_polling(built, allowed_updates=ALLOWED_UPDATES))
     return 0
 
 

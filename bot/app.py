@@ -6,7 +6,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from telegram import BotCommand
@@ -34,6 +34,7 @@ from bot.conversation.preferences import PreferenceCommands
 from bot.conversation.ratings import RatingAnswers
 from bot.errors import error_handler
 from bot.i18n import Translator
+from bot.lean_request import LeanRequest, proxy_configured
 from bot.measured_request import MeasuredRequest
 from bot.metrics import Metrics
 from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
@@ -41,6 +42,7 @@ from bot.operators.desk import DeskChanges
 from bot.operators.desk_buttons import OperatorDeskButtons
 from bot.operators.replies import OperatorReplies
 from bot.operators.threads import OperatorThreads
+from bot.poll_pacing import PacedPolls, PollPacer
 from bot.rate_limiter import RateLimiter
 from bot.services import BotApplication, Services
 from bot.storage.conversations import ConversationStore
@@ -89,6 +91,8 @@ class BuiltBot:
     poller: StatusPoller
     metrics: Metrics
     data_rights: DataRights
+    # What polling has in hand; started afresh with each start of polling.
+    pacer: PollPacer = field(default_factory=PollPacer)
 
     async def prepare(self) -> None:
         """Opens the database and checks the ledger against the settings before Telegram is
@@ -124,6 +128,7 @@ def build_application(
     metrics = Metrics(clock=clock)
     metrics.read_database_with(lambda: read_figures(database))
     backend = MeasuredBackend(adapter, metrics)
+    pacer = PollPacer()
 
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
@@ -141,17 +146,18 @@ def build_application(
                 ),
                 before=preferences.refresh if database.shared else None,
                 metrics=metrics,
+                pacer=pacer,
             )
         )
     )
     if request is not None:
         measured = MeasuredRequest(request, metrics)
-        builder = builder.request(measured).get_updates_request(measured)
+        builder = builder.request(measured).get_updates_request(PacedPolls(measured, pacer))
     else:
-        # PTB's own transports (its pool sizes), counted: one for calls, one for the long poll.
+        # PTB's pool sizes, counted: one transport for calls, one for the long poll.
         builder = builder.request(
-            MeasuredRequest(HTTPXRequest(connection_pool_size=API_CONNECTIONS), metrics)
-        ).get_updates_request(MeasuredRequest(HTTPXRequest(connection_pool_size=1), metrics))
+            MeasuredRequest(_transport(API_CONNECTIONS), metrics)
+        ).get_updates_request(PacedPolls(MeasuredRequest(_transport(1), metrics), pacer))
     if settings.telegram_rate_limit_per_second > 0:
         builder = builder.rate_limiter(
             RateLimiter(
@@ -347,7 +353,7 @@ def build_application(
     application.post_init = post_init
     application.post_stop = post_stop
     application.post_shutdown = post_shutdown
-    return BuiltBot(application, services, flow, commands, poller, metrics, data_rights)
+    return BuiltBot(application, services, flow, commands, poller, metrics, data_rights, pacer)
 
 
 async def prepare(services: Services) -> None:
@@ -365,6 +371,14 @@ async def prepare(services: Services) -> None:
             f"with that COMPLAINT_BACKEND until they are registered, or move them with "
             f"`python -m bot complaints --move-pending-to {backend}`"
         )
+
+
+def _transport(connection_pool_size: int) -> BaseRequest:
+    """LeanRequest (a fraction of httpx's CPU per call), or PTB's HTTPXRequest when the
+    environment names a proxy, which httpx follows and LeanRequest does not."""
+    if proxy_configured():
+        return HTTPXRequest(connection_pool_size=connection_pool_size)
+    return LeanRequest(connection_pool_size)
 
 
 def _poll_interval(settings: Settings) -> float:

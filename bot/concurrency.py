@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.metrics import Metrics, update_kind
+from bot.poll_pacing import PollPacer
 from bot.storage.updates import UpdateLog
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,16 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
     """Processes each customer's updates in order and once, and different customers
     concurrently, at most `max_concurrent_updates` at a time."""
 
-    __slots__ = ("_across", "_before", "_metrics", "_slots", "locks", "updates")
+    __slots__ = (
+        "_across",
+        "_before",
+        "_counted",
+        "_metrics",
+        "_pacer",
+        "_slots",
+        "locks",
+        "updates",
+    )
 
     def __init__(
         self,
@@ -105,6 +115,7 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
         across_instances: CustomerTurns | None = None,
         before: Callable[[int], Awaitable[object]] | None = None,
         metrics: Metrics | None = None,
+        pacer: PollPacer | None = None,
     ) -> None:
         super().__init__(_UNLIMITED)
         self.locks = locks
@@ -115,23 +126,37 @@ class PerCustomerUpdateProcessor(BaseUpdateProcessor):
         # What to read afresh before a customer's update (their choices, on a shared database).
         self._before = before
         self._metrics = metrics
+        self._counted: dict[str, tuple[Any, Any]] = {}
+        # Told when an update is done, so polling knows how many are still in hand.
+        self._pacer = pacer
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Processes the update (`_process`), counted and timed by kind for /metrics."""
-        if self._metrics is None:
-            await self._process(update, coroutine)
-            return
-        kind = update_kind(update)
-        started = time.perf_counter()
         try:
-            await self._process(update, coroutine)
+            if self._metrics is None:
+                await self._process(update, coroutine)
+                return
+            kind = update_kind(update)
+            started = time.perf_counter()
+            try:
+                await self._process(update, coroutine)
+            finally:
+                counted = self._counted.get(kind)
+                if counted is None:  # labels() looks its child up anew on every call
+                    metrics = self._metrics
+                    counted = (metrics.updates.labels(kind), metrics.update_seconds.labels(kind))
+                    self._counted[kind] = counted
+                counted[0].inc()
+                counted[1].observe(time.perf_counter() - started)
         finally:
-            self._metrics.updates.labels(kind).inc()
-            self._metrics.update_seconds.labels(kind).observe(time.perf_counter() - started)
+            if self._pacer is not None:
+                self._pacer.processed()
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Waits for the customer's turn, then for a slot, then processes the update once."""
         key = customer_key(update)
+        if key is not None and self._pacer is not None:
+            self._pacer.customer(key)
         if key is None or not isinstance(update, Update):
             async with self._slots:
                 await coroutine

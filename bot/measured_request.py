@@ -39,6 +39,10 @@ class MeasuredRequest(BaseRequest):
     def __init__(self, inner: BaseRequest, metrics: Metrics) -> None:
         self.inner = inner
         self._metrics = metrics
+        # prometheus_client's labels() looks a child up anew on every call: a few labels
+        # serve every call, so they are kept at hand.
+        self._calls: dict[tuple[str, str], Any] = {}
+        self._seconds: dict[str, Any] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -85,5 +89,13 @@ class MeasuredRequest(BaseRequest):
         return code, payload
 
     def _count(self, api_method: str, result: str, started: float) -> None:
-        self._metrics.bot_api_calls.labels(api_method, result).inc()
-        self._metrics.bot_api_seconds.labels(api_method).observe(time.perf_counter() - started)
+        calls = self._calls.get((api_method, result))
+        if calls is None:
+            calls = self._calls[api_method, result] = self._metrics.bot_api_calls.labels(
+                api_method, result
+            )
+        seconds = self._seconds.get(api_method)
+        if seconds is None:
+            seconds = self._seconds[api_method] = self._metrics.bot_api_seconds.labels(api_method)
+        calls.inc()
+        seconds.observe(time.perf_counter() - started)

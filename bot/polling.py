@@ -116,7 +116,6 @@ async def run_polling(
     built: BuiltBot,
     *,
     allowed_updates: Sequence[str],
-    poll_interval: float,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Runs the bot in polling mode until `stop` is set (or SIGINT/SIGTERM).
@@ -141,7 +140,7 @@ async def run_polling(
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        await _poll_while_leading(built, stop, list(allowed_updates), poll_interval)
+        await _poll_while_leading(built, stop, list(allowed_updates))
         logger.info("Stopping")
     finally:
         await stop_updater(built.application.updater)
@@ -184,7 +183,7 @@ def metrics_server(built: BuiltBot) -> WebServer | None:
 
 
 async def _poll_while_leading(
-    built: BuiltBot, stop: asyncio.Event, allowed_updates: list[str], poll_interval: float
+    built: BuiltBot, stop: asyncio.Event, allowed_updates: list[str]
 ) -> None:
     """Polls while this instance holds the polling lease (and no other process on another
     database polled first); stands by otherwise."""
@@ -217,8 +216,12 @@ async def _poll_while_leading(
                 logger.debug("Trying to poll Telegram again")
             else:
                 logger.info("Polling Telegram for updates")
+            # Updates a stopped poll took and left unprocessed are Telegram's again.
+            built.pacer.reset()
             await updater.start_polling(
-                poll_interval=poll_interval,
+                # No fixed pause between polls: PacedPolls (bot/poll_pacing.py) waits only
+                # while several updates are in hand.
+                poll_interval=0,
                 timeout=LONG_POLL_SECONDS,
                 allowed_updates=allowed_updates,
                 bootstrap_retries=-1,

@@ -318,6 +318,24 @@ async def test_a_slow_backend_shows_submitting_until_the_card_replaces_it(
     assert "Your complaint is registered" in summary.text  # the same message, edited again
 
 
+async def test_a_complaint_queued_behind_others_gets_its_card_without_submitting_first(
+    harness_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time in our own queue (a burst) is no reason for "Submitting…": a quick backend's card
+    replaces the summary directly, one Bot API call instead of two."""
+    backend = ScriptedBackend()
+    bot = await harness_factory(backend)
+    outbox = bot.built.services.outbox
+    monkeypatch.setattr(outbox, "wake", lambda: None)  # it stays queued until the test says
+    ada = bot.customer()
+    await ada.file_complaint()
+    bot.clock.advance(5)
+    await outbox.run_due()
+    await bot.settle()
+    assert "Your complaint is registered" in ada.messages()[-1].text
+    assert not [call for call in bot.api.calls if "Submitting your" in call.text]
+
+
 async def test_the_worker_rests_while_a_submission_is_under_way(harness_factory) -> None:
     """A complaint at a slow backend is still pending and overdue; the worker must not keep
     re-reading the ledger because of it (it used to spin, burning a core)."""
