@@ -33,16 +33,12 @@ def result_of(code: int) -> str:
     return "5xx" if code >= 500 else "4xx"
 
 
-class MeasuredRequest(BaseRequest):
-    """Wraps the transport PTB would use: each call counted by method and result, and timed."""
+class WrappedRequest(BaseRequest):
+    """A Bot API transport around another: opening, closing and the default read timeout are
+    the wrapped one's; a subclass adds what it does around `do_request`."""
 
-    def __init__(self, inner: BaseRequest, metrics: Metrics) -> None:
+    def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self._metrics = metrics
-        # prometheus_client's labels() looks a child up anew on every call: a few labels
-        # serve every call, so they are kept at hand.
-        self._calls: dict[tuple[str, str], Any] = {}
-        self._seconds: dict[str, Any] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -56,6 +52,18 @@ class MeasuredRequest(BaseRequest):
     async def shutdown(self) -> None:
         """Closes the wrapped transport."""
         await self.inner.shutdown()
+
+
+class MeasuredRequest(WrappedRequest):
+    """Wraps the transport PTB would use: each call counted by method and result, and timed."""
+
+    def __init__(self, inner: BaseRequest, metrics: Metrics) -> None:
+        super().__init__(inner)
+        self._metrics = metrics
+        # prometheus_client's labels() looks a child up anew on every call: a few labels
+        # serve every call, so they are kept at hand.
+        self._calls: dict[tuple[str, str], Any] = {}
+        self._seconds: dict[str, Any] = {}
 
     async def do_request(
         self,

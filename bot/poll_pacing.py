@@ -9,6 +9,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.measured_request import WrappedRequest
+
 # The pause before the next getUpdates while updates are still being processed. Updates are
 # handled concurrently, so without it the bot asks Telegram again after nearly every single
 # update under load; 20 ms lets updates arriving together come in one request (about a third
@@ -68,27 +70,14 @@ class PollPacer:
         return self._clock() - self._several_at < SEVERAL_CUSTOMERS_SECONDS
 
 
-class PacedPolls(BaseRequest):
+class PacedPolls(WrappedRequest):
     """Wraps the long poll's transport: a getUpdates waits BATCH_PAUSE_SECONDS first while the
     pacer is busy, and goes out at once otherwise (PTB's fixed poll_interval would delay every
     answer to a lone customer by the pause)."""
 
     def __init__(self, inner: BaseRequest, pacer: PollPacer) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.pacer = pacer
-
-    @property
-    def read_timeout(self) -> float | None:
-        """The wrapped transport's default read timeout."""
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        """Opens the wrapped transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Closes the wrapped transport."""
-        await self.inner.shutdown()
 
     async def do_request(
         self,
