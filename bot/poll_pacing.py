@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,13 @@ BUSY_FROM_UPDATES = 2
 # Updates of two different customers within this long: several customers are talking at once
 # (a lone customer's next update only comes after our answer, never meanwhile).
 SEVERAL_CUSTOMERS_SECONDS = 0.1
+# At most this many updates received and not yet processed before the next getUpdates: the
+# rest wait at Telegram, so a burst of thousands of new customers does not become thousands of
+# tasks (and a heap that is never given back) at once.
+MAX_IN_HAND = 128
+# How long a getUpdates waits for room at most: the count is a pacing hint, so polling never
+# stops on it for long (were an update ever not counted out, this bounds the wait).
+ROOM_WAIT_SECONDS = 1.0
 # How a getUpdates answer numbers its updates: one per update (a quote inside a message's text
 # is escaped, so text never matches).
 _UPDATE_ID = b'"update_id"'
@@ -33,17 +41,28 @@ class PollPacer:
     """Counts the updates received by polling and not yet processed, and notes when two
     customers last took turns."""
 
-    __slots__ = ("_clock", "_last_customer", "_several_at", "outstanding")
+    __slots__ = ("_clock", "_last_customer", "_room", "_several_at", "outstanding")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._last_customer: int | None = None
         self._several_at = float("-inf")
         self.outstanding = 0
+        self._room = asyncio.Event()
+        self._room.set()
 
     def received(self, payload: bytes) -> None:
         """A getUpdates answer arrived."""
         self.outstanding += payload.count(_UPDATE_ID)
+        if self.outstanding >= MAX_IN_HAND:
+            self._room.clear()
+
+    async def room(self) -> None:
+        """Returns when fewer than MAX_IN_HAND updates are in hand (or ROOM_WAIT_SECONDS on)."""
+        if self._room.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._room.wait(), ROOM_WAIT_SECONDS)
 
     def customer(self, customer_id: int) -> None:
         """An update of this customer is being processed."""
@@ -56,11 +75,14 @@ class PollPacer:
         """An update's processing ended (handled, dropped or failed)."""
         if self.outstanding > 0:
             self.outstanding -= 1
+        if self.outstanding < MAX_IN_HAND:
+            self._room.set()
 
     def reset(self) -> None:
         """Polling starts (again): nothing is in hand."""
         self.outstanding = 0
         self._several_at = float("-inf")
+        self._room.set()
 
     @property
     def busy(self) -> bool:
@@ -91,6 +113,8 @@ class PacedPolls(WrappedRequest):
     ) -> tuple[int, bytes]:
         """The wrapped transport's answer; a getUpdates is paced and its updates counted."""
         polling = url.endswith("/getUpdates")
+        if polling:
+            await self.pacer.room()
         if polling and self.pacer.busy:
             await asyncio.sleep(BATCH_PAUSE_SECONDS)
         code, payload = await self.inner.do_request(

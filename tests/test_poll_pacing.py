@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -101,3 +102,25 @@ async def test_only_a_busy_poll_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pauses == [poll_pacing.BATCH_PAUSE_SECONDS]
     await polls.do_request("https://api/bot1:x/deleteWebhook", "POST")
     assert pauses == [poll_pacing.BATCH_PAUSE_SECONDS]
+
+
+async def test_with_max_in_hand_updates_unprocessed_the_next_poll_waits_for_room() -> None:
+    pacer = PollPacer()
+    many = poll_pacing.MAX_IN_HAND
+    polls = PacedPolls(_Answers(_answer(*range(1, many + 1)), _answer(many + 1)), pacer)
+    await polls.do_request("https://api/bot1:x/getUpdates", "POST")
+    assert pacer.outstanding == many
+
+    waiting = asyncio.ensure_future(polls.do_request("https://api/bot1:x/getUpdates", "POST"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # Telegram keeps the rest until there is room
+    pacer.processed()  # one update done: room for more
+    await asyncio.wait_for(waiting, 1)
+    assert pacer.outstanding == many
+
+
+async def test_the_wait_for_room_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poll_pacing, "ROOM_WAIT_SECONDS", 0.05)
+    pacer = PollPacer()
+    pacer.received(_answer(*range(1, poll_pacing.MAX_IN_HAND + 1)))
+    await asyncio.wait_for(pacer.room(), 1)  # a count that never came down stops nothing
