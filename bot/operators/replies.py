@@ -64,18 +64,16 @@ class OperatorReplies:
         message = update.effective_message
         if message is None:
             return
-        args = context.args or []
-        if len(args) < 2 and not (args and attachment_of(message) is not None):
+        # "/reply", the number, and the text as the operator typed it (line breaks kept).
+        parts = (message.text or "").split(None, 2)
+        if len(parts) < 3:
             await self._answer(message, self._t("operator.reply_usage"))
             return
-        number = args[0]
+        number, text = parts[1], parts[2]
         entry = await self.s.ledger.find_by_number(self.s.backend.name, number)
         if entry is None:
             await self._answer(message, self._t("operator.reply_unknown", number=number))
             return
-        # The text after the number, as the operator typed it (line breaks kept).
-        typed = message.text or message.caption or ""
-        text = typed.split(None, 2)[2] if len(typed.split(None, 2)) > 2 else ""
         await self._relay(update, message, entry, text)
 
     def _answers_the_bot(self, message: Message) -> bool:

@@ -95,7 +95,10 @@ class RatingStore:
             "ORDER BY changed_at DESC, complaint_id DESC LIMIT 1",
             [user_id, now],
         )
-        return Rating.from_row(row) if row is not None else None
+        if row is None:
+            self._awaiting.discard(user_id)  # commented, skipped or lapsed: no more queries
+            return None
+        return Rating.from_row(row)
 
     def first(
         self, complaint_id: int, user_id: int, stars: int, *, now: float, comment_until: float

@@ -171,6 +171,7 @@ class ThreadStore:
             [user_id, now],
         )
         if row is None:
+            self._following.discard(user_id)  # lapsed: no query for them until they press again
             return None
         return FollowUp(int(row["complaint_id"]), str(row["album"]), float(row["until"]))
 
