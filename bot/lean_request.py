@@ -59,6 +59,13 @@ class _Origin:
     tls: bool
     idle: list[_Connection] = field(default_factory=list)
 
+    @property
+    def host_header(self) -> bytes:
+        """The Host header: the port too when it is not the scheme's own (RFC 9110 §7.2),
+        as a self-hosted Bot API server on its own port may insist."""
+        host = self.host.encode("idna")
+        return host if self.port == (443 if self.tls else 80) else b"%s:%d" % (host, self.port)
+
 
 class LeanRequest(BaseRequest):
     """Plain Bot API calls (form-encoded parameters, no files) over keep-alive HTTP/1.1
@@ -124,7 +131,7 @@ class LeanRequest(BaseRequest):
             % (
                 method.encode(),
                 path,
-                origin.host.encode("idna"),
+                origin.host_header,
                 HTTPXRequest.USER_AGENT.encode(),
                 len(body),
             )

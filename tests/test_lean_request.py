@@ -75,6 +75,8 @@ async def test_a_call_is_form_encoded_and_its_connection_kept_for_the_next() -> 
             assert (code, payload) == (200, body)
         await request.shutdown()
     assert seen[0].startswith(b"POST /bot123:abc/sendMessage HTTP/1.1\r\n")
+    port = url.split(":")[2].split("/")[0]  # not http's own 80: the Host header names it
+    assert f"\r\nHost: 127.0.0.1:{port}\r\n".encode() in seen[0]
     assert seen[0].endswith(b"\r\n\r\nchat_id=7&text=Hi+%26+bye")
     assert len(connections) == 1
 
