@@ -1,5 +1,4 @@
-"""This module contains PollPacer: how many updates are in hand, a bound on it, and a pause
-before getUpdates only while updates are in hand."""
+"""This module contains PollPacer: a pause before getUpdates only while updates are in hand."""
 
 from __future__ import annotations
 
@@ -26,13 +25,12 @@ BUSY_FROM_UPDATES = 2
 # Updates of two different customers within this long: several customers are talking at once
 # (a lone customer's next update only comes after our answer, never meanwhile).
 SEVERAL_CUSTOMERS_SECONDS = 0.1
-# At most this many updates received and not yet processed before the next getUpdates (or, in
-# webhook mode, before the next POST is taken): the rest wait at Telegram, so a burst of
-# thousands of new customers does not become thousands of tasks (and a heap that is never given
-# back) at once.
+# At most this many updates received and not yet processed before the next getUpdates: the
+# rest wait at Telegram, so a burst of thousands of new customers does not become thousands of
+# tasks (and a heap that is never given back) at once.
 MAX_IN_HAND = 128
-# How long a getUpdates (or a webhook POST) waits for room at most: the count is a pacing hint,
-# so updates never stop on it for long (were one ever not counted out, this bounds the wait).
+# How long a getUpdates waits for room at most: the count is a pacing hint, so polling never
+# stops on it for long (were an update ever not counted out, this bounds the wait).
 ROOM_WAIT_SECONDS = 1.0
 # How a getUpdates answer numbers its updates: one per update (a quote inside a message's text
 # is escaped, so text never matches).
@@ -40,8 +38,8 @@ _UPDATE_ID = b'"update_id"'
 
 
 class PollPacer:
-    """Counts the updates received (by polling or on the webhook) and not yet processed, and
-    notes when two customers last took turns."""
+    """Counts the updates received by polling and not yet processed, and notes when two
+    customers last took turns."""
 
     __slots__ = ("_clock", "_last_customer", "_room", "_several_at", "outstanding")
 
@@ -56,12 +54,6 @@ class PollPacer:
     def received(self, payload: bytes) -> None:
         """A getUpdates answer arrived."""
         self.outstanding += payload.count(_UPDATE_ID)
-        if self.outstanding >= MAX_IN_HAND:
-            self._room.clear()
-
-    def arrived(self) -> None:
-        """One update arrived on the webhook."""
-        self.outstanding += 1
         if self.outstanding >= MAX_IN_HAND:
             self._room.clear()
 

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import poll_pacing
 from bot.__main__ import ALLOWED_UPDATES
 from bot.app import BuiltBot, build_application
 from bot.complaint import Attachment
@@ -80,25 +79,8 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
         yield bot
 
 
-class HeldBotApi(WebhookBotApi):
-    """Holds every sendMessage until `release` is set: updates stay in hand meanwhile."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = asyncio.Event()
-
-    async def do_request(
-        self, url: str, method: str, *args: Any, **kwargs: Any
-    ) -> tuple[int, bytes]:
-        if url.endswith("/sendMessage"):
-            await self.release.wait()
-        return await super().do_request(url, method, *args, **kwargs)
-
-
 @contextlib.asynccontextmanager
-async def _running(
-    tmp_path: Path, api: WebhookBotApi | None = None, **extra: Any
-) -> AsyncIterator[Running]:
+async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
     settings = make_settings(
         tmp_path / "bot.sqlite3",
         bot_mode="webhook",
@@ -107,7 +89,7 @@ async def _running(
         webhook_secret=SECRET,
         **extra,
     )
-    api = api or WebhookBotApi()
+    api = WebhookBotApi()
     built = build_application(settings, request=api, http_client=offline_http_client())
     config = WebhookConfig.from_settings(settings, ALLOWED_UPDATES)
     assert (config.listen, config.port, config.path) == ("127.0.0.1", 8443, "/telegram/updates")
@@ -173,29 +155,6 @@ async def test_a_wrong_or_missing_secret_is_refused_and_not_processed(
     assert response.status_code == 403
     await asyncio.sleep(0.1)
     assert running.api.calls_to("sendMessage") == []
-
-
-async def test_a_burst_waits_at_telegram_once_max_in_hand_updates_are_in_hand(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(poll_pacing, "MAX_IN_HAND", 2)
-    api = HeldBotApi()
-    async with _running(tmp_path, api=api) as bot:
-
-        def post(update_id: int, customer: int) -> asyncio.Task[httpx.Response]:
-            body = update(update_id, "/start", user_id=customer)
-            request = bot.http.post("/telegram/updates", json=body, headers={SECRET_HEADER: SECRET})
-            return asyncio.ensure_future(request)
-
-        taken = [await post(11, 501), await post(12, 502)]  # both now wait on their greeting
-        assert [response.status_code for response in taken] == [200, 200]
-        third = post(13, 503)
-        await asyncio.sleep(0.3)
-        assert not third.done()  # Telegram keeps it (and the rest of a burst) meanwhile
-        api.release.set()
-        assert (await asyncio.wait_for(third, 5)).status_code == 200
-        for customer in (501, 502, 503):
-            assert "Hello Ada" in (await bot.replies_to(customer))[0]
 
 
 async def test_healthz_answers_ok_while_running(running: Running) -> None:

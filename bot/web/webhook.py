@@ -19,7 +19,6 @@ from telegram.ext import ExtBot
 from bot.app import BuiltBot
 from bot.config import ConfigError, Settings
 from bot.lifecycle import shut_down, start, stop_on_signals, until_telegram_answers
-from bot.poll_pacing import PollPacer
 from bot.web.media import media_routes
 from bot.web.metrics import METRICS_PATH, metrics_routes
 from bot.web.server import HEALTH_PATH, AnyApplication, Route, WebServer
@@ -70,11 +69,10 @@ class _TelegramUpdates(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot_app: AnyApplication, secret_token: bytes, pacer: PollPacer) -> None:
+    def initialize(self, bot_app: AnyApplication, secret_token: bytes) -> None:
         """Tornado's per-request set-up, with the webhook server's shared objects."""
         self.bot_app = bot_app
         self.secret_token = secret_token
-        self.pacer = pacer
 
     async def post(self) -> None:
         """One update from Telegram; 403 without the right secret, 400 when it is not one."""
@@ -87,9 +85,6 @@ class _TelegramUpdates(tornado.web.RequestHandler):
             )
             self._answer(HTTPStatus.FORBIDDEN, "forbidden")
             return
-        # With MAX_IN_HAND updates in hand the answer waits: Telegram holds the rest of a
-        # burst (it sends at most max_connections at a time), not our heap.
-        await self.pacer.room()
         try:
             data = json.loads(self.request.body)
             update = Update.de_json(data, self.bot_app.bot)
@@ -101,7 +96,6 @@ class _TelegramUpdates(tornado.web.RequestHandler):
         bot = self.bot_app.bot
         if isinstance(bot, ExtBot):
             bot.insert_callback_data(update)  # only does something with arbitrary callback data
-        self.pacer.arrived()  # counted out by the update processor when it is done
         await self.bot_app.update_queue.put(update)
         self._answer(HTTPStatus.OK, "ok")
 
@@ -119,7 +113,7 @@ def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
         (
             _path_pattern(config.path),
             _TelegramUpdates,
-            {"bot_app": built.application, "secret_token": secret, "pacer": built.pacer},
+            {"bot_app": built.application, "secret_token": secret},
         )
     ]
     services = built.services
