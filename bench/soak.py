@@ -134,7 +134,10 @@ async def soak(
 ) -> dict[str, Any]:
     """Runs the soak; returns its samples and verdict as JSON data."""
     port = free_port()
-    env = dict(args.bot_env) | {"METRICS_PORT": str(port)}
+    # Our bot's status rounds run within the window (with its default of 30 minutes the first
+    # one would come at a 30-minute soak's very last sample); --bot-env can still override it.
+    rounds = {"STATUS_POLL_MINUTES": f"{args.status_poll_minutes:g}"}
+    env = rounds | dict(args.bot_env) | {"METRICS_PORT": str(port)}
     seconds = args.minutes * 60
     samples: list[Sample] = []
     async with (
@@ -201,6 +204,7 @@ async def soak(
         "samples": [asdict(s) for s in samples],
         "completed": tally.conversations_completed,
         "failed": tally.conversations_failed,
+        "status_poll_minutes": args.status_poll_minutes,
         **judged,
     }
 
@@ -221,6 +225,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api-latency", type=float, default=0.1, help="s added to Bot API calls")
     p.add_argument("--backend-latency", type=float, default=0.0, help="s added to backend calls")
     p.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
+    p.add_argument(
+        "--status-poll-minutes",
+        type=float,
+        default=5.0,
+        help="our bot's STATUS_POLL_MINUTES: its rounds of status checks over every open "
+        "complaint run several times within the soak, not once at its end",
+    )
     p.add_argument(
         "--bot",
         choices=("ours", "baseline"),
@@ -249,15 +260,18 @@ def _pair(text: str) -> tuple[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the soak, prints the samples and the verdict, writes the JSON."""
     args = parser().parse_args(argv)
-    if args.minutes <= 0 or args.customers <= 0 or args.interval <= 0:
-        parser().error("--minutes, --customers and --interval must be positive")
+    if min(args.minutes, args.customers, args.interval, args.status_poll_minutes) <= 0:
+        parser().error(
+            "--minutes, --customers, --interval and --status-poll-minutes must be positive"
+        )
     info = machine()
     revision = commit()
     print(f"# commit {revision}")
     print(
         f"# {info['nproc']} cores, {info['cpu']}, Python {info['python']}, {info['os']}; "
         f"{args.bot}, {args.customers} customers, think ~{args.think:g} s, "
-        f"Bot API +{args.api_latency * 1000:.0f} ms, {args.minutes:g} min",
+        f"Bot API +{args.api_latency * 1000:.0f} ms, status rounds every "
+        f"{args.status_poll_minutes:g} min, {args.minutes:g} min",
         flush=True,
     )
     started = datetime.now(UTC)

@@ -49,9 +49,9 @@ async def test_a_burst_of_new_customers_leaves_drafts_open_and_memory_is_read(
 async def test_a_few_seconds_of_soak_print_memory_tasks_files_and_database(
     tmp_path: Path,
 ) -> None:
-    args = soak_parser().parse_args(
-        ["--minutes", "0.1", "--interval", "2", "--customers", "3", "--think", "0.2"]
-    )
+    options = ["--minutes", "0.1", "--interval", "2", "--customers", "3", "--think", "0.2"]
+    # (with a round of status checks within the soak)
+    args = soak_parser().parse_args([*options, "--status-poll-minutes", "0.05"])
     printed: list[str] = []
 
     result = await soak(args, tmp_path, printed.append)
@@ -64,5 +64,6 @@ async def test_a_few_seconds_of_soak_print_memory_tasks_files_and_database(
     assert all(s["tasks"] is not None and s["tasks"] >= 2 for s in samples)
     assert samples[-1]["database_bytes"] > 0
     assert result["completed"] > 0 and result["failed"] == 0
+    assert result["status_poll_minutes"] == 0.05
     assert result["verdict"] in ("flat", "growing", "too short to tell")
     assert "RSS" in printed[0] and "tasks" in printed[0] and "fds" in printed[0]

@@ -166,10 +166,9 @@ class RatingAnswers:
         user = user_of(update)
         if not self._ratings.may_await(user.id):
             return
-        if await self.s.conversations.load(user.id) is not None:
-            return
+        # The wait first: it is rarely there, and an open draft is what a text usually meets.
         rating = await self._awaited(user.id, self.s.clock())
-        if rating is None:
+        if rating is None or await self.s.conversations.load(user.id) is not None:
             return
         skipped = await self.s.delivery.write(
             self._ratings.skip(rating.complaint_id, user.id, now=self.s.clock()),
@@ -188,12 +187,14 @@ class RatingAnswers:
         user = user_of(update)
         if not self._ratings.may_await(user.id):
             return  # the usual case: no query at all
-        if await self.s.conversations.load(user.id) is not None:
-            return  # a draft is open: the text answers its question
         now = self.s.clock()
+        # (The wait is looked up first: on a shared database it is rarely there, and one query
+        # then settles it; the draft is read only when a comment is awaited.)
         rating = await self._awaited(user.id, now)
         if rating is None:
             return
+        if await self.s.conversations.load(user.id) is not None:
+            return  # a draft is open: the text answers its question
         entry = await self.s.ledger.get(rating.complaint_id)
         message = update.effective_message
         text = (message.text or "").strip() if isinstance(message, Message) else ""
