@@ -11,6 +11,7 @@ from bot.cli.desk import set_status
 from bot.complaint import Customer, build_envelope
 from bot.storage.ledger import NewComplaint
 from bot.telegram_html import plain_text
+from bot.workers.status_poller import POLL_CONCURRENCY
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness
 
@@ -74,6 +75,36 @@ async def test_a_round_asks_about_every_open_complaint_however_many(harness_fact
     assert len(asked) == 450 and len(set(asked)) == 450
     await bot.built.poller.poll()  # checked this round already: not asked again
     assert len(asked) == 450
+
+
+async def test_a_round_keeps_a_few_checks_under_way_not_a_task_per_complaint(
+    harness_factory,
+) -> None:
+    backend = ScriptedBackend(name="middleware")
+    bot = await harness_factory(backend)
+    await _registered(bot, 450)
+    under_way, most_under_way, most_tasks = 0, 0, 0
+    original = backend.status
+
+    async def watched(receipt: Receipt, envelope: object) -> ComplaintStatus:
+        nonlocal under_way, most_under_way, most_tasks
+        under_way += 1
+        most_under_way = max(most_under_way, under_way)
+        most_tasks = max(most_tasks, len(asyncio.all_tasks()))
+        try:
+            await asyncio.sleep(0.001)  # a backend that takes a moment
+            return await original(receipt, envelope)  # type: ignore[arg-type]
+        finally:
+            under_way -= 1
+
+    backend.status = watched  # type: ignore[method-assign]
+    tasks_before = len(asyncio.all_tasks())
+    bot.clock.advance(POLL_ROUND)
+    await bot.built.poller.poll()
+    assert most_under_way == POLL_CONCURRENCY
+    # The open-tasks gauge stays flat through a round (it held a page's 200 tasks before); the
+    # slack is the database's own (PostgreSQL's pool).
+    assert most_tasks <= tasks_before + 2 * POLL_CONCURRENCY
 
 
 async def test_a_change_seen_by_status_during_a_round_is_told_once(harness_factory) -> None:

@@ -78,20 +78,26 @@ class StatusPoller:
 
     async def _round(self) -> int:
         cutoff = self._clock() - self._interval * 0.9
-        gate = asyncio.Semaphore(POLL_CONCURRENCY)
-
-        async def check(entry: LedgerEntry) -> bool:
-            async with gate:
-                return await self._check(entry)
-
         changed, after = 0, 0
         while page := await self._ledger.to_poll(
             self._backend.name, checked_before=cutoff, limit=POLL_PAGE, after_id=after
         ):
             after = page[-1].id
-            changed += sum(await asyncio.gather(*(check(entry) for entry in page)))
+            changed += await self._check_page(page)
             await self._hold_round(self._delivery.holder)
         return changed
+
+    async def _check_page(self, page: list[LedgerEntry]) -> int:
+        """Checks a page with POLL_CONCURRENCY checkers taking turns at its entries; returns how
+        many changed. (A task per entry waiting on a semaphore would hold the whole page's
+        worth of tasks and frames at once.)"""
+        entries = iter(page)
+
+        async def checker() -> int:
+            return sum([await self._check(entry) for entry in entries])
+
+        checkers = min(POLL_CONCURRENCY, len(page))
+        return sum(await asyncio.gather(*(checker() for _ in range(checkers))))
 
     async def _check(self, entry: LedgerEntry) -> bool:
         assert entry.receipt is not None
