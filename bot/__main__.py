@@ -67,7 +67,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if command == "link":
         from bot.cli.link import print_link
 
-        return asyncio.run(print_link(settings, args.order_id))
+        return asyncio.run(print_link(settings, args.order_id, days=args.days))
     if command == "console":
         return asyncio.run(run_console(settings, record=args.record))
     if command == "desk":
@@ -142,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("number", nargs="?")
     link = commands.add_parser("link", help="print a signed complaint link for an order")
     link.add_argument("order_id", help="the order ID the link starts a complaint about")
+    link.add_argument(
+        "--days",
+        type=_positive_int,
+        help="days the link works (default DEEP_LINK_DAYS; unset: it never expires)",
+    )
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument(
         "--record", type=Path, metavar="FILE.yaml", help="write the session as a transcript"

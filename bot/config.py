@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     operator_hours: Annotated[WorkingHours | None, NoDecode] = None
     default_language: str = "en-US"
     deep_link_secret: SecretStr | None = None
+    # Days a link from `python -m bot link` works (unset: it never expires).
+    deep_link_days: int | None = Field(default=None, ge=1, le=3650)
 
     middleware_base_url: str | None = None
     middleware_username: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,12 +15,13 @@ from bot.deeplinks import (
     MAX_ORDER_ID_LENGTH,
     MAX_PAYLOAD_LENGTH,
     DeepLinkError,
+    VerifiedLink,
     make_complaint_link,
     make_payload,
     verify_payload,
 )
 from bot.storage.ledger import LedgerState
-from tests.helpers.driver import BotHarness, make_settings
+from tests.helpers.driver import START_TIME, BotHarness, make_settings
 
 SECRET = "shop-and-bot-share-this-secret-0123"
 OTHER_SECRET = "another-shop-entirely-has-this-one"
@@ -29,7 +31,7 @@ def test_a_link_round_trips_to_its_order() -> None:
     url = make_complaint_link("ORD-748596", SECRET, "@order_bot")
     assert url.startswith("https://t.me/order_bot?start=c-ORD-748596-")
     payload = url.split("start=", 1)[1]
-    assert verify_payload(payload, SECRET) == "ORD-748596"
+    assert verify_payload(payload, SECRET) == VerifiedLink("ORD-748596")
 
 
 @pytest.mark.parametrize(
@@ -52,7 +54,7 @@ def test_the_64_character_limit() -> None:
     longest = "A" * MAX_ORDER_ID_LENGTH
     payload = make_payload(longest, SECRET)
     assert len(payload) == MAX_PAYLOAD_LENGTH
-    assert verify_payload(payload, SECRET) == longest
+    assert verify_payload(payload, SECRET) == VerifiedLink(longest)
     with pytest.raises(DeepLinkError, match="longer than"):
         make_payload(longest + "A", SECRET)
 
@@ -145,6 +147,17 @@ def test_python_m_bot_link_prints_the_url(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert "can only use" in refused.stderr
 
+    no_days = subprocess.run(
+        [sys.executable, "-m", "bot", "link", "ORD-748596", "--days", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert no_days.returncode == 2 and "must be at least 1" in no_days.stderr
+
 
 async def test_the_ledger_keeps_the_link_mark_only_while_the_order_is_the_linked_one(
     bot: BotHarness,
@@ -195,3 +208,74 @@ async def test_link_refuses_an_order_id_the_bot_would_refuse(
     assert "does not match ORDER_ID_PATTERN" in capsys.readouterr().err
     assert await print_link(settings, "748596") == 0
     assert capsys.readouterr().out.startswith("https://t.me/shop_bot?start=c-748596-")
+
+
+WEEK = 7 * 86400
+
+
+def test_an_expiring_link_carries_its_expiry_under_the_signature() -> None:
+    expires_at = int(START_TIME) + WEEK
+    payload = make_payload("ORD-748596", SECRET, expires_at)
+    assert payload.startswith("e-ORD-748596-")
+    link = verify_payload(payload, SECRET)
+    assert link == VerifiedLink("ORD-748596", expires_at)
+    assert not link.expired(expires_at - 1) and link.expired(expires_at)
+    order_and_expiry, signature = payload.rsplit("-", 1)
+    later = make_payload("ORD-748596", SECRET, expires_at + WEEK).rsplit("-", 2)[1]
+    # A later expiry with the old signature, or the signature on a never-expiring link: refused.
+    assert (
+        verify_payload(f"{order_and_expiry.rsplit('-', 1)[0]}-{later}-{signature}", SECRET) is None
+    )
+    assert verify_payload(f"c-ORD-748596-{signature}", SECRET) is None
+
+
+def test_an_expiring_link_leaves_less_room_for_the_order_id() -> None:
+    expires_at = int(START_TIME) + WEEK
+    with pytest.raises(DeepLinkError, match="with an expiry"):
+        make_payload("A" * MAX_ORDER_ID_LENGTH, SECRET, expires_at)
+    longest = "A" * (MAX_ORDER_ID_LENGTH - 7)
+    assert len(make_payload(longest, SECRET, expires_at)) == MAX_PAYLOAD_LENGTH
+
+
+async def test_an_expired_link_is_answered_in_words(bot: BotHarness) -> None:
+    payload = make_payload("ORD-748596", SECRET, int(bot.clock()) + WEEK)
+    ada = bot.customer("Ada")
+    turn = await ada.send(f"/start {payload}")
+    assert "Complaint about order <b>ORD-748596</b>" in turn.text  # still good
+    await ada.send("/cancel")
+
+    bot.clock.advance(WEEK)
+    turn = await ada.send(f"/start {payload}")
+    assert "This link to order <b>ORD-748596</b> has expired" in turn.text
+    assert "Hello Ada" in turn.text and turn.buttons == ["Raise a complaint"]
+    assert "describe the <b>problem</b>" not in turn.text
+
+
+async def test_link_days_come_from_the_option_or_the_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(
+        tmp_path / "bot.sqlite3", deep_link_secret=SECRET, bot_username="shop_bot"
+    )
+    assert await print_link(settings, "ORD-1") == 0
+    never = capsys.readouterr()
+    assert "start=c-ORD-1-" in never.out and never.err == ""
+
+    assert await print_link(settings, "ORD-1", days=3) == 0
+    three_days = capsys.readouterr()
+    payload = three_days.out.strip().split("start=", 1)[1]
+    link = verify_payload(payload, SECRET)
+    assert link is not None and link.expires_at is not None
+    assert abs(link.expires_at - (time.time() + 3 * 86400)) < 60
+    assert "The link works until" in three_days.err and "UTC" in three_days.err
+
+    with_default = make_settings(
+        tmp_path / "bot.sqlite3",
+        deep_link_secret=SECRET,
+        bot_username="shop_bot",
+        deep_link_days=30,
+    )
+    assert await print_link(with_default, "ORD-1") == 0
+    link = verify_payload(capsys.readouterr().out.strip().split("start=", 1)[1], SECRET)
+    assert link is not None and link.expires_at is not None
+    assert abs(link.expires_at - (time.time() + 30 * 86400)) < 60

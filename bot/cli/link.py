@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import UTC, datetime
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -11,14 +13,17 @@ from bot.config import Settings
 from bot.deeplinks import DeepLinkError, make_complaint_link, make_payload
 
 
-async def print_link(settings: Settings, order_id: str) -> int:
-    """Prints the link, or one line saying why there is none; returns the exit status."""
+async def print_link(settings: Settings, order_id: str, days: int | None = None) -> int:
+    """Prints the link (and on standard error until when it works, if it expires), or one line
+    saying why there is none; returns the exit status."""
     if settings.deep_link_secret is None:
         print("DEEP_LINK_SECRET: is not set, so deep links are off", file=sys.stderr)
         return 2
     secret = settings.deep_link_secret.get_secret_value()
+    days = days or settings.deep_link_days
+    expires_at = None if days is None else int(time.time()) + days * 86400
     try:
-        make_payload(order_id, secret)  # what a Telegram link can carry
+        make_payload(order_id, secret, expires_at)  # what a Telegram link can carry
     except DeepLinkError as err:
         print(f"Cannot make a link: {err}", file=sys.stderr)
         return 1
@@ -36,7 +41,10 @@ async def print_link(settings: Settings, order_id: str) -> int:
             file=sys.stderr,
         )
         return 2
-    print(make_complaint_link(order_id, secret, username))
+    print(make_complaint_link(order_id, secret, username, expires_at))
+    if expires_at is not None:
+        until = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(f"The link works until {until}.", file=sys.stderr)
     return 0
 
 

@@ -48,16 +48,20 @@ class CustomerCommands:
         secret = self.s.settings.deep_link_secret
         payload = (context.args or [""])[0]
         if secret is not None and payload:
-            order_id = verify_payload(payload, secret.get_secret_value())
-            if order_id is not None and self.s.settings.order_id_regex.fullmatch(order_id):
-                notice = t("deeplink.greeting", name=user.first_name, order_id=order_id)
-                await self.flow.begin_with_order(update, order_id, notice)
+            link = verify_payload(payload, secret.get_secret_value())
+            genuine = link is not None and self.s.settings.order_id_regex.fullmatch(link.order_id)
+            if link is not None and genuine and not link.expired(self.s.clock()):
+                notice = t("deeplink.greeting", name=user.first_name, order_id=link.order_id)
+                await self.flow.begin_with_order(update, link.order_id, notice)
                 return
-            logger.info("Unverifiable start link from user %s", user.id)
+            if link is not None and genuine:
+                logger.info("Expired start link from user %s", user.id)
+                why = t("deeplink.expired", order_id=link.order_id)
+            else:
+                logger.info("Unverifiable start link from user %s", user.id)
+                why = t("deeplink.unverified")
             greeting = t("start.greeting", name=user.first_name)
-            await send(
-                update, Reply(f"{t('deeplink.unverified')}\n\n{greeting}", start_keyboard(t))
-            )
+            await send(update, Reply(f"{why}\n\n{greeting}", start_keyboard(t)))
             return
         greeting = t("start.greeting", name=user.first_name)
         lookup = await self.flow.open(update)
