@@ -20,6 +20,7 @@ from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.app import BuiltBot
 from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
+from bot.storage.erasures import Erasures
 from bot.web.media import media_routes
 from bot.web.metrics import METRICS_PATH, metrics_routes
 from bot.web.server import HEALTH_PATH, WebServer
@@ -159,7 +160,10 @@ def media_server(built: BuiltBot) -> WebServer | None:
     links and /healthz. None when MEDIA_BASE_URL is not set."""
     services = built.services
     routes = media_routes(
-        built.application.bot, services.media_links, services.settings.media_cache_dir
+        built.application.bot,
+        services.media_links,
+        services.settings.media_cache_dir,
+        Erasures(services.database),
     )
     if not routes:
         return None

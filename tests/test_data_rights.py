@@ -13,8 +13,8 @@ from bot.backends.base import BackendUnavailable, ComplaintStatus, StatusCode
 from bot.cli.customer import export_customer, forget_customer
 from bot.cli.desk import set_status
 from bot.conversation.callbacks import Action, decode, encode
-from bot.storage.customer_data import PSEUDONYM_PREFIX
 from bot.storage.database import Database
+from bot.storage.pseudonyms import PSEUDONYM_PREFIX
 from tests.conftest import StartBot
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, Customer

@@ -18,6 +18,7 @@ from bot.complaint import Attachment
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram
+from bot.storage.erasures import Erasures
 from bot.telegram_html import plain_text
 from bot.web.links import MediaLinks
 from bot.web.media import media_routes
@@ -154,7 +155,10 @@ async def _served(tmp_path: Path, **settings: Any) -> AsyncIterator[Served]:
     await bot.start()
     services = bot.built.services
     routes = media_routes(
-        bot.built.application.bot, services.media_links, services.settings.media_cache_dir
+        bot.built.application.bot,
+        services.media_links,
+        services.settings.media_cache_dir,
+        Erasures(services.database),
     )
     server = WebServer(bot.built.application, "127.0.0.1", 0, routes)
     port = await server.start()
@@ -341,3 +345,23 @@ async def test_in_polling_mode_the_link_in_desk_show_serves_the_photo(tmp_path: 
     finally:
         await bot.stop()
         await server.stop()
+
+
+async def test_after_forgetme_its_links_are_gone_and_the_cached_files_deleted(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "media-cache"
+    async for served in _served(tmp_path, media_cache_dir=cache):
+        urls = [a["url"] for a in served.backend.attachments()]
+        for url in urls:
+            assert (await served.http.get(served.path_of(url))).status_code == 200
+        assert len(list(cache.iterdir())) == 3
+        (ada,) = {c.chat_id for c in served.bot.api.calls_to("sendMessage") if c.chat_id > 0}
+        customer = served.bot.customer(user_id=ada)
+        await customer.send("/forgetme")
+        await customer.press("Yes, forget me")
+        for url in urls:
+            response = await served.http.get(served.path_of(url))
+            assert response.status_code == 410
+            assert response.text == "This file was erased."
+        assert list(cache.iterdir()) == []

@@ -9,6 +9,8 @@ from bot.config import ConfigError, Settings
 from bot.conversation.data_rights import export_json
 from bot.storage.customer_data import CustomerData
 from bot.storage.engines import database_for
+from bot.storage.erasures import Erasures
+from bot.storage.media_cache import FileCache
 
 
 async def export_customer(settings: Settings, user_id: int) -> int:
@@ -25,18 +27,19 @@ async def export_customer(settings: Settings, user_id: int) -> int:
 
 async def forget_customer(settings: Settings, user_id: int) -> int:
     """Erases the customer as /forgetme does. The request stays recorded, so a running bot
-    also drops what it keeps of them in memory, and finishes what waits for a complaint."""
+    also drops what it keeps of them in memory and in MEDIA_CACHE_DIR, and finishes what
+    waits for a complaint."""
     key = settings.pseudonym_key
     if key is None:
         raise ConfigError("PSEUDONYM_SECRET: is not set (nor TELEGRAM_BOT_TOKEN)")
     database = database_for(settings)
     await database.open()
     try:
-        erasure = await CustomerData(database).erase(
-            user_id, key, now=time.time(), keep_request=True
-        )
+        erasure = await Erasures(database).request(user_id, key, now=time.time(), in_memory=True)
     finally:
         await database.close()
+    if settings.media_cache_dir is not None:
+        FileCache(settings.media_cache_dir).discard(erasure.files)
     print(f"Forgot customer {user_id}: complaints anonymised: {erasure.anonymised}.")
     if erasure.pending:
         print(

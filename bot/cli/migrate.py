@@ -28,6 +28,7 @@ TABLES = (
     "deliveries",
     "processed_updates",
     "erasures",
+    "erased_files",
 )
 # Identity columns whose sequences must continue after the copied rows (and their floor).
 IDENTITIES = {

@@ -23,7 +23,9 @@ from bot.conversation.presses import answer_press
 from bot.conversation.render import Reply
 from bot.i18n import Messages
 from bot.services import Services
-from bot.storage.customer_data import RETENTION_BATCH, CustomerData, Erasure
+from bot.storage.customer_data import RETENTION_BATCH, CustomerData
+from bot.storage.erasures import Erasure, Erasures, WaitingErasure
+from bot.storage.media_cache import FileCache
 from bot.storage.ratings import RatingStore
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,10 @@ class DataRights:
     def __init__(self, services: Services, data: CustomerData, ratings: RatingStore) -> None:
         self.s = services
         self.data = data
+        self.erasures = Erasures(services.database)
         self._ratings = ratings
+        cache_dir = services.settings.media_cache_dir
+        self._cache = FileCache(cache_dir) if cache_dir is not None else None
 
     def _key(self) -> str:
         key = self.s.settings.pseudonym_key
@@ -119,15 +124,35 @@ class DataRights:
         await self._edit(update, self._told(t, erasure))
         logger.info("User %s asked to be forgotten", user.id)
 
-    async def forget(self, user_id: int, *, now: float, keep_request: bool = False) -> Erasure:
-        """Erases the customer (bot/storage/customer_data.py) and what this process keeps of
-        them in memory."""
-        erasure = await self.data.erase(user_id, self._key(), now=now, keep_request=keep_request)
+    async def forget(self, user_id: int, *, now: float) -> Erasure:
+        """Erases the customer (bot/storage/erasures.py) and what this process keeps of
+        them in memory and in the media cache."""
+        erasure = await self.erasures.request(user_id, self._key(), now=now)
+        self._forget_in_memory(user_id)
+        self._discard_files(erasure)
+        return erasure
+
+    async def _resume(self, waiting: WaitingErasure, *, now: float) -> Erasure:
+        """A round of an erasure under way; one asked from the CLI also empties this
+        process's memory of the customer (only of data from before: nothing new is lost,
+        the memory holds hints the database has too)."""
+        erasure = await self.erasures.resume(waiting, self._key(), now=now)
+        if waiting.in_memory:
+            self._forget_in_memory(waiting.user_id)
+        self._discard_files(erasure)
+        return erasure
+
+    def _forget_in_memory(self, user_id: int) -> None:
         self.s.preferences.forget(user_id)
         self.s.conversations.forget(user_id)
         self.s.threads.forget(user_id)
         self._ratings.forget(user_id)
-        return erasure
+
+    def _discard_files(self, erasure: Erasure) -> None:
+        if self._cache is not None and erasure.files:
+            deleted = self._cache.discard(erasure.files)
+            if deleted:
+                logger.info("Deleted %s erased files from MEDIA_CACHE_DIR", deleted)
 
     def _told(self, t: Messages, erasure: Erasure) -> str:
         """What the customer is told: done, what still waits, what the shop's backend keeps."""
@@ -155,8 +180,9 @@ class DataRights:
     # -- rounds ----------------------------------------------------------------------------
 
     async def finish_erasures(self, context: ContextTypes.DEFAULT_TYPE | None = None) -> int:
-        """Runs again the erasures that waited (a complaint registered, finished or told since,
-        or an operator's `customer forget`); returns how many are complete now."""
+        """Continues the erasures under way (a complaint registered, finished or told since,
+        or an operator's `customer forget`), each only on data from before its request;
+        returns how many are complete now (they are not run again)."""
         now = self.s.clock()
         if not await self.s.leases.acquire(
             "erasures", self.s.holder, now=now, until=now + ROUND_SECONDS
@@ -164,8 +190,8 @@ class DataRights:
             return 0
         complete = 0
         try:
-            for user_id in await self.data.erasures():
-                erasure = await self.forget(user_id, now=now)
+            for waiting in await self.erasures.waiting():
+                erasure = await self._resume(waiting, now=now)
                 complete += erasure.complete
         finally:
             await self.s.leases.release("erasures", self.s.holder)

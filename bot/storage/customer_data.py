@@ -1,36 +1,20 @@
-"""This module contains CustomerData: one customer's data across every table, exported or erased."""
+"""This module contains CustomerData: one customer's data across every table, exported; and
+the retention round that anonymises finished complaints (the erasure: bot/storage/erasures.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from bot.storage.database import Database, Row
+from bot.storage.pseudonyms import FINISHED, Anonymising, Pseudonym, thread_files_sql
 
-from bot.backends.base import Receipt
-from bot.complaint import ComplaintEnvelope, ConversationRequest, UserInfo
-from bot.storage.database import Database, Row, Statement
-
-logger = logging.getLogger(__name__)
-
-# What replaces a customer's texts (the problem statement) once they are forgotten.
-ERASED = "(erased)"
-PSEUDONYM_PREFIX = "Forgotten customer"
-# Hex digits of the keyed hash shown in a pseudonym: 32 bits, enough to tell customers apart.
-PSEUDONYM_DIGITS = 8
-# A complaint nobody will change any more: its customer need not be reachable through it.
-FINISHED = (
-    "(state IN ('rejected', 'failed') OR (state = 'registered' "
-    "AND COALESCE(status_code, '') IN ('resolved', 'rejected', 'closed')))"
-)
 # Finished complaints anonymised per retention round (the next round takes the rest).
 RETENTION_BATCH = 200
+# How the export names the shop's staff: by role, not by name (they have privacy too).
+SHOP_TEAM = "the shop's team"
 
 # Per table, what belongs to a customer (read by the export; the erasure mirrors it):
 #   complaints          their user_id                  (ledger: envelope, receipt, status)
@@ -43,41 +27,8 @@ RETENTION_BATCH = 200
 #   deliveries          their user_id or complaints    (messages owed or sent to them)
 #   erasures            their user_id                  (an erasure still under way)
 # Not theirs: complaint_topics (a forum topic's id, named by number and order), leases,
-# processed_updates (update ids and times only).
-
-
-def pseudonym_hash(key: str, user_id: int) -> str:
-    """The keyed hash naming a forgotten customer: stable for one key, not reversible."""
-    digest = hmac.new(key.encode(), f"customer:{user_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:PSEUDONYM_DIGITS]
-
-
-@dataclass(frozen=True, slots=True)
-class Pseudonym:
-    """What replaces a customer's name (`name`) and, once unlinked, their id (`uid`)."""
-
-    name: str
-    uid: str
-
-    @classmethod
-    def of(cls, key: str, user_id: int) -> Pseudonym:
-        digest = pseudonym_hash(key, user_id)
-        return cls(f"{PSEUDONYM_PREFIX} {digest}", f"forgotten-{digest}")
-
-
-@dataclass(frozen=True, slots=True)
-class Erasure:
-    """What an erasure did, and what it still waits for (then the request is kept)."""
-
-    anonymised: int
-    pending: int  # complaints still to be registered (anonymised once they are)
-    open: int  # complaints the shop is still handling (unlinked once finished)
-    owed: int  # messages still to be delivered to the customer
-    remote_orders: tuple[str, ...]  # orders of complaints a remote backend keeps a copy of
-
-    @property
-    def complete(self) -> bool:
-        return not (self.pending or self.open or self.owed)
+# processed_updates (update ids and times only), erased_files (Telegram's ids of files that
+# are gone, kept so their links are refused).
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -177,146 +128,6 @@ class CustomerData:
             [user_id, *ids],
         )
 
-    # -- erasure -----------------------------------------------------------------------------
-
-    async def erase(
-        self, user_id: int, key: str, *, now: float, keep_request: bool = False
-    ) -> Erasure:
-        """Forgets the customer: deletes their draft, preferences, follow-ups, thread messages
-        and rating comments, and replaces their name and texts in their complaints (ledger and
-        desk) by a pseudonym. Complaints still to be registered keep what registering needs;
-        the request is kept (`erasures`) until they are registered, finished and told, and
-        `erase` runs again then. Finished complaints are unlinked from the customer's id."""
-        pseudonym = Pseudonym.of(key, user_id)
-        rows = await self._db.fetch_all(
-            "SELECT *, " + FINISHED + " AS finished FROM complaints "  # noqa: S608
-            "WHERE user_id = ? ORDER BY id",
-            [user_id],
-        )
-        ids = [int(row["id"]) for row in rows]
-        statements: list[Statement] = []
-        anonymised = pending = still_open = 0
-        remote: list[str] = []
-        for row in rows:
-            if row["backend"] != "local" and row["state"] != "rejected":
-                remote.append(str(row["order_id"]))
-            if row["state"] == "pending":
-                pending += 1
-                continue
-            finished = bool(row["finished"])
-            if not finished:
-                still_open += 1
-            if finished or not row["anonymised_at"]:
-                statements += self.anonymising(row, pseudonym, unlink=finished, now=now)
-                anonymised += 1
-        statements += [
-            Statement("DELETE FROM conversations WHERE user_id = ?", (user_id,)),
-            Statement("DELETE FROM customers WHERE user_id = ?", (user_id,)),
-            Statement("DELETE FROM follow_ups WHERE user_id = ?", (user_id,)),
-            *self._threads_of(ids),
-            Statement(
-                "DELETE FROM deliveries WHERE state != 'pending' AND user_id = ?", (user_id,)
-            ),
-        ]
-        owed_row = await self._db.fetch_one(
-            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND user_id = ?", [user_id]
-        )
-        owed = int(owed_row[0]) if owed_row else 0
-        erasure = Erasure(anonymised, pending, still_open, owed, tuple(dict.fromkeys(remote)))
-        if erasure.complete and not keep_request:
-            statements.append(Statement("DELETE FROM erasures WHERE user_id = ?", (user_id,)))
-        else:
-            statements.append(
-                Statement(
-                    "INSERT INTO erasures (user_id, requested_at) VALUES (?, ?) "
-                    "ON CONFLICT (user_id) DO NOTHING",
-                    (user_id, now),
-                )
-            )
-        await self._db.batch(*statements)
-        return erasure
-
-    async def erasures(self) -> list[int]:
-        """Customers whose erasure still waits for something."""
-        rows = await self._db.fetch_all("SELECT user_id FROM erasures ORDER BY requested_at")
-        return [int(row["user_id"]) for row in rows]
-
-    def anonymising(
-        self, row: Row, pseudonym: Pseudonym, *, unlink: bool, now: float
-    ) -> list[Statement]:
-        """The statements replacing a complaint's personal data (ledger and desk) by the
-        pseudonym; `unlink` also drops the customer's id (nobody will need to reach them)."""
-        try:
-            envelope = ComplaintEnvelope.model_validate_json(row["envelope"])
-        except ValidationError:
-            # Unreadable (quarantined): nothing in it can be kept safely.
-            logger.warning("Complaint %s could not be read; its envelope is dropped", row["id"])
-            envelope_json = "{}"
-        else:
-            uid = pseudonym.uid if unlink else envelope.user.uid
-            user = UserInfo(first_name=pseudonym.name, uid=uid)
-            entity = envelope.entity.model_copy(
-                update={"problemStatment": ERASED, "contact": None, "attachments": None}
-            )
-            envelope = _with_entity(
-                envelope.model_copy(
-                    update={"conversationRequest": ConversationRequest(userInfo=user)}
-                ),
-                entity,
-            )
-            envelope_json = envelope.model_dump_json()
-        receipt = _bare_receipt(row["receipt"])
-        # Unlinked: the complaint no longer leads to the customer's chat (0 is nobody's id).
-        unlinking = ", user_id = 0, chat_id = 0" if unlink else ""
-        desk_uid = "?" if unlink else "customer_uid"
-        statements = [
-            Statement(
-                "UPDATE complaints SET envelope = ?, receipt = ?, anonymised_at = ?"  # noqa: S608
-                f"{unlinking} WHERE id = ?",
-                (envelope_json, receipt, now, row["id"]),
-            ),
-            Statement(
-                "UPDATE desk_complaints SET customer_name = ?, problem = ?, contact = '', "  # noqa: S608
-                f"attachments = '[]', customer_uid = {desk_uid} WHERE idempotency_key = ?",
-                (
-                    pseudonym.name,
-                    ERASED,
-                    *([pseudonym.uid] if unlink else []),
-                    row["idempotency_key"],
-                ),
-            ),
-        ]
-        if unlink:
-            statements.append(
-                Statement(
-                    "UPDATE complaint_ratings SET user_id = 0 WHERE complaint_id = ?", (row["id"],)
-                )
-            )
-        return statements
-
-    @staticmethod
-    def _threads_of(ids: Sequence[int]) -> list[Statement]:
-        """Deletes the complaints' threads and rating comments, and what was sent about them."""
-        if not ids:
-            return []
-        marks = ", ".join("?" for _ in ids)
-        return [
-            Statement(
-                f"DELETE FROM complaint_messages WHERE complaint_id IN ({marks})",  # noqa: S608
-                tuple(ids),
-            ),
-            Statement(
-                "UPDATE complaint_ratings SET comment = '', comment_until = 0 "  # noqa: S608
-                f"WHERE complaint_id IN ({marks})",
-                tuple(ids),
-            ),
-            Statement(
-                "DELETE FROM deliveries WHERE state != 'pending' "  # noqa: S608
-                f"AND complaint_id IN ({marks})",
-                tuple(ids),
-            ),
-        ]
-
     # -- retention ---------------------------------------------------------------------------
 
     async def anonymise_finished(self, *, before: float, key: str, now: float) -> int:
@@ -327,13 +138,17 @@ class CustomerData:
             f"AND {FINISHED} ORDER BY id LIMIT ?",
             [before, RETENTION_BATCH],
         )
-        statements: list[Statement] = []
+        if not rows:
+            return 0
+        work = Anonymising()
         for row in rows:
             pseudonym = Pseudonym.of(key, int(row["user_id"]))
-            statements += self.anonymising(row, pseudonym, unlink=True, now=now)
-        statements += self._threads_of([int(row["id"]) for row in rows])
-        if statements:
-            await self._db.batch(*statements)
+            work.complaint(row, pseudonym, unlink=True, now=now)
+        ids = [int(row["id"]) for row in rows]
+        thread_files = await self._db.fetch_all(thread_files_sql(len(ids)), [*ids, now])
+        work.threads(ids, thread_files, before=now)
+        work.erased_files(now)
+        await self._db.batch(*work.statements)
         return len(rows)
 
     async def prune_deliveries(self, *, before: float) -> int:
@@ -341,34 +156,6 @@ class CustomerData:
         return await self._db.execute(
             "DELETE FROM deliveries WHERE state != 'pending' AND updated_at < ?", [before]
         )
-
-
-def _with_entity(envelope: ComplaintEnvelope, entity: Any) -> ComplaintEnvelope:
-    query = envelope.queryInfo.model_copy(
-        update={
-            "parameters": envelope.queryInfo.parameters.model_copy(
-                update={
-                    "params": envelope.queryInfo.parameters.params.model_copy(
-                        update={"entityInfo": entity}
-                    )
-                }
-            )
-        }
-    )
-    return envelope.model_copy(update={"queryInfo": query})
-
-
-def _bare_receipt(stored: str | None) -> str | None:
-    """The receipt without the backend's texts (they may quote the customer): the number,
-    the reference status queries need, and the state."""
-    if not stored:
-        return stored
-    try:
-        receipt = Receipt.model_validate_json(stored)
-    except ValidationError:
-        return None
-    bare = Receipt(number=receipt.number, reference=receipt.reference, state=receipt.state)
-    return bare.model_dump_json()
 
 
 def _json(text: str | None) -> Any:
@@ -413,7 +200,8 @@ def _message(row: Row) -> dict[str, Any]:
     return {
         "complaint_id": row["complaint_id"],
         "author": row["author"],
-        "author_name": row["author_name"],
+        # The customer's own name, or the team's role: operators are not named to customers.
+        "author_name": row["author_name"] if row["author"] == "customer" else SHOP_TEAM,
         "text": row["text"],
         "attachments": _json(row["attachments"]) or [],
         "created_at": iso(row["created_at"]),

@@ -90,6 +90,11 @@ class Database(ABC):
         rows = await self.fetch_all(sql, parameters)
         return rows[0] if rows else None
 
+    @abstractmethod
+    async def reclaim(self, tables: Iterable[str]) -> None:
+        """After an erasure: makes the old versions of the rows changed in `tables` go from
+        the files (SQLite) or as far as the engine can (PostgreSQL: a VACUUM)."""
+
     def serialize(self, key: str) -> list[Statement]:
         """Statements that make concurrent transactions about `key` take turns (SQLite takes
         turns anyway: one writer at a time)."""

@@ -186,6 +186,16 @@ SQLITE_MIGRATIONS: list[str] = [
     ALTER TABLE complaints ADD COLUMN anonymised_at REAL NOT NULL DEFAULT 0;
     CREATE INDEX complaints_to_anonymise ON complaints (anonymised_at, updated_at)
     """,
+    # 8: an erasure is a snapshot (it covers what existed at `requested_at`); `in_memory`
+    # marks one asked outside the bot (the CLI), whose processes still hold the customer in
+    # memory; the files of erased complaints, so their media links are refused.
+    """
+    ALTER TABLE erasures ADD COLUMN in_memory INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE erased_files (
+        unique_id  TEXT PRIMARY KEY,
+        erased_at  REAL NOT NULL
+    )
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -366,5 +376,13 @@ POSTGRES_MIGRATIONS: list[str] = [
     );
     ALTER TABLE complaints ADD COLUMN anonymised_at DOUBLE PRECISION NOT NULL DEFAULT 0;
     CREATE INDEX complaints_to_anonymise ON complaints (anonymised_at, updated_at)
+    """,
+    # 8: erasures as snapshots, and the files of erased complaints (as for SQLite).
+    """
+    ALTER TABLE erasures ADD COLUMN in_memory INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE erased_files (
+        unique_id  TEXT PRIMARY KEY,
+        erased_at  DOUBLE PRECISION NOT NULL
+    )
     """,
 ]

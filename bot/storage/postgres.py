@@ -138,6 +138,15 @@ class PostgresDatabase(Database):
         )
         return int(row[0]) if row is not None else 0
 
+    async def reclaim(self, tables: Iterable[str]) -> None:
+        """VACUUMs the tables: the erased rows' old versions (dead tuples) become free space
+        for new rows instead of staying until autovacuum gets to them (docs/operating.md
+        says what remains: the WAL until recycled, and backups)."""
+        names = ", ".join(tables)
+        async with self.pool.acquire() as connection:
+            # VACUUM cannot run in a transaction; asyncpg runs a lone statement outside one.
+            await connection.execute(f"VACUUM {names}")
+
     def serialize(self, key: str) -> list[Statement]:
         """A transaction-scoped advisory lock on `key`: transactions about it take turns."""
         return [Statement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))]

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 # Extra attempts when the database stays busy longer than BUSY_TIMEOUT_MS.
 BUSY_RETRIES = 3
+# The WAL is truncated to this size after a checkpoint (an erasure empties it entirely).
+JOURNAL_LIMIT_BYTES = 16 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -78,6 +80,11 @@ class SqliteDatabase(Database):
                 # the last transactions, and it saves an fsync per step of every conversation.
                 await connection.execute("PRAGMA synchronous = NORMAL")
                 await connection.execute("PRAGMA foreign_keys = ON")
+                # An erasure must leave no copy of what it erased: deleted content is
+                # overwritten with zeros (not left in free pages), and the WAL, emptied after
+                # an erasure (reclaim), is kept small after every checkpoint.
+                await connection.execute("PRAGMA secure_delete = ON")
+                await connection.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT_BYTES}")
                 self._connection = connection
                 await self._migrate()
             except BaseException:
@@ -174,6 +181,15 @@ class SqliteDatabase(Database):
         """Every row of a query (one trip to the database thread)."""
         rows = await self.connection.execute_fetchall(sql, tuple(parameters))
         return list(rows)
+
+    async def reclaim(self, tables: Iterable[str]) -> None:
+        """Copies the WAL into the file and empties it (TRUNCATE): the pages holding what an
+        erasure overwrote are gone from both (secure_delete zeroed what was freed)."""
+        async with self._write_lock:
+            rows = await self.connection.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = next(iter(rows))[0] if rows else 0
+        if busy:  # a reader held the WAL; the next checkpoint takes the rest
+            logger.warning("The database could not be checkpointed after an erasure (busy)")
 
     async def schema_version(self) -> int:
         """The number of migrations applied."""

@@ -2,16 +2,14 @@
 
 Backend staff open a link of bot/web/links.py from the backend's own screen; the bot fetches
 the file from Telegram (getFile) at that moment and keeps no copy unless MEDIA_CACHE_DIR is
-set. A changed or expired link is answered 403.
+set. A changed or expired link is answered 403, the link of a file erased (/forgetme,
+retention) 410.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import tempfile
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,8 @@ import tornado.web
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.storage.erasures import Erasures
+from bot.storage.media_cache import FileCache
 from bot.web.links import LinkedFile, MediaLinks
 from bot.web.server import Route
 
@@ -33,35 +33,6 @@ FALLBACK_MIME = "application/octet-stream"
 _INLINE_TYPES = re.compile(
     r"^(image/(jpeg|png|gif|webp)|video/(mp4|quicktime|webm)|application/pdf)$"
 )
-_UNIQUE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class FileCache:
-    """MEDIA_CACHE_DIR: files kept by Telegram's file_unique_id, written whole or not at all."""
-
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
-
-    def get(self, unique_id: str) -> bytes | None:
-        """The cached bytes, or None."""
-        if not _UNIQUE_ID.match(unique_id):
-            return None
-        with contextlib.suppress(OSError):
-            return (self._directory / unique_id).read_bytes()
-        return None
-
-    def put(self, unique_id: str, content: bytes) -> None:
-        """Keeps the bytes; a cache that cannot be written only costs the next fetch."""
-        if not _UNIQUE_ID.match(unique_id):
-            return
-        try:
-            self._directory.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=self._directory, prefix=".partial-")
-            with os.fdopen(fd, "wb") as file:
-                file.write(content)
-            os.replace(temporary, self._directory / unique_id)
-        except OSError as err:
-            logger.warning("MEDIA_CACHE_DIR: a file could not be cached (%s)", err.strerror)
 
 
 class _MediaFile(tornado.web.RequestHandler):
@@ -69,11 +40,14 @@ class _MediaFile(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = ("GET", "HEAD")
 
-    def initialize(self, bot: Bot, links: MediaLinks, cache: FileCache | None) -> None:
+    def initialize(
+        self, bot: Bot, links: MediaLinks, cache: FileCache | None, erasures: Erasures
+    ) -> None:
         """Tornado's per-request set-up, with the media route's shared objects."""
         self.bot = bot
         self.links = links
         self.cache = cache
+        self.erasures = erasures
 
     async def get(self, token: str) -> None:
         """The file."""
@@ -88,6 +62,10 @@ class _MediaFile(tornado.web.RequestHandler):
         if linked is None:
             logger.info("A media link was refused: not ours, changed or expired")
             self._plain(HTTPStatus.FORBIDDEN, "This link is not valid or has expired.")
+            return
+        if await self.erasures.file_erased(linked.unique_id):
+            logger.info("A media link to an erased file was refused")
+            self._plain(HTTPStatus.GONE, "This file was erased.")
             return
         content = await self._content(linked)
         if content is None:
@@ -139,10 +117,17 @@ def _extension(mime: str) -> str:
     return {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4"}.get(mime, "")
 
 
-def media_routes(bot: Bot, links: MediaLinks | None, cache_dir: Path | None) -> list[Route]:
+def media_routes(
+    bot: Bot, links: MediaLinks | None, cache_dir: Path | None, erasures: Erasures
+) -> list[Route]:
     """The server route of the media links (none when MEDIA_BASE_URL is not set)."""
     if links is None:
         return []
     cache = FileCache(cache_dir) if cache_dir is not None else None
-    arguments: dict[str, Any] = {"bot": bot, "links": links, "cache": cache}
+    arguments: dict[str, Any] = {
+        "bot": bot,
+        "links": links,
+        "cache": cache,
+        "erasures": erasures,
+    }
     return [(re.escape(links.route_path) + r"([^/]+)", _MediaFile, arguments)]

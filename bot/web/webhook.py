@@ -19,6 +19,7 @@ from telegram.ext import ExtBot
 from bot.app import BuiltBot
 from bot.config import ConfigError, Settings
 from bot.lifecycle import shut_down, start, stop_on_signals, until_telegram_answers
+from bot.storage.erasures import Erasures
 from bot.web.media import media_routes
 from bot.web.metrics import METRICS_PATH, metrics_routes
 from bot.web.server import HEALTH_PATH, AnyApplication, Route, WebServer
@@ -118,7 +119,10 @@ def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
     ]
     services = built.services
     links = media_routes(
-        built.application.bot, services.media_links, services.settings.media_cache_dir
+        built.application.bot,
+        services.media_links,
+        services.settings.media_cache_dir,
+        Erasures(services.database),
     )
     return routes + links + metrics_routes(built.metrics)
 
