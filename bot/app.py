@@ -63,6 +63,7 @@ from bot.workers.claims import instance_name
 from bot.workers.delivery import DELIVERY_RETRY, DeliveryWorker
 from bot.workers.outbox import OutboxWorker
 from bot.workers.status_poller import StatusPoller
+from bot.workers.team_chat import TeamChat
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ def build_application(
             clock,
         )
         worker.confirmations = operator
+        worker.team_chat = TeamChat(operator.chat_id, metrics)
     outbox = OutboxWorker(
         ledger,
         backend,

@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     operator_chat_id: int | None = None
     # Unset or empty: operators are always in.
     operator_hours: Annotated[WorkingHours | None, NoDecode] = None
+    # Messages one customer may send the operator chat per hour (0: no limit).
+    follow_ups_per_hour: int = Field(default=30, ge=0, le=10000)
     default_language: str = "en-US"
     deep_link_secret: SecretStr | None = None
     # Days a link from `python -m bot link` works (unset: it never expires).

@@ -105,6 +105,19 @@ class Metrics:
             ["outcome", "kind"],
             registry=r,
         )
+        self.operator_chat_up = Gauge(
+            f"{PREFIX}operator_chat_up",
+            "1 while the operator chat takes the bot's posts, 0 while it refuses them (the bot "
+            "was removed or may not post; the posts wait)",
+            registry=r,
+        )
+        self.operator_chat_refusals = Counter(
+            f"{PREFIX}operator_chat_refusals",
+            "Posts the operator chat refused because of the chat, by reason (removed, "
+            "no_rights, topic_deleted)",
+            ["reason"],
+            registry=r,
+        )
         self.backend_calls = Counter(
             f"{PREFIX}backend_calls",
             "Complaint backend calls, by backend, operation and outcome",

@@ -22,7 +22,8 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
     """Prints one line per complaint in the given ledger states; exit status 0.
 
     Besides the ledger's states, `quarantined` lists rows set aside as unreadable, and
-    `undelivered` the messages to customers that could not be delivered.
+    `undelivered` the messages that could not be delivered: given up, or still waiting to
+    be tried again (an operator chat that refuses the bot, Telegram down).
     """
     wanted = list(states)
     database = database_for(settings)
@@ -32,8 +33,9 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
         ledger_states = [LedgerState(s) for s in wanted if s in LEDGER_STATES]
         entries = await ledger.in_state(*ledger_states) if ledger_states else []
         quarantined = await ledger.quarantined() if "quarantined" in wanted else []
+        store = DeliveryStore(database)
         undelivered = (
-            await DeliveryStore(database).in_state(DeliveryState.GIVEN_UP)
+            await store.in_state(DeliveryState.GIVEN_UP) + await store.waiting()
             if "undelivered" in wanted
             else []
         )
@@ -60,14 +62,16 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
                 f"{q.id:>6}  {q.backend:<10} {q.order_id:<20} {_when(q.created_at):<16}  {q.reason}"
             )
     if undelivered:
-        print("Messages not delivered:")
+        print("Messages not delivered (given up, or waiting to be tried again):")
         print(
-            f"{'id':>6}  {'chat':>14}  {'kind':<22} {'complaint':>9}  {'created (UTC)':<16}  error"
+            f"{'id':>6}  {'chat':>14}  {'kind':<26} {'complaint':>9}  {'state':<8}  "
+            f"{'created (UTC)':<16}  error"
         )
         for d in undelivered:
+            state = "waiting" if d.state is DeliveryState.PENDING else "given up"
             print(
-                f"{d.id:>6}  {d.chat_id:>14}  {d.kind:<22} {d.complaint_id or '-':>9}  "
-                f"{_when(d.created_at):<16}  {d.last_error}"
+                f"{d.id:>6}  {d.chat_id:>14}  {d.kind:<26} {d.complaint_id or '-':>9}  "
+                f"{state:<8}  {_when(d.created_at):<16}  {d.last_error}"
             )
     return 0
 

@@ -10,6 +10,7 @@ group before the draft's: what is not a follow-up goes on to the complaint conve
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime
 
 from telegram import Message, Update, User
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # How long the further photos of an album still belong to a message already relayed.
 ALBUM_SECONDS = 30.0
+# FOLLOW_UPS_PER_HOUR counts the messages of the last hour.
+HOUR_SECONDS = 3600.0
 
 
 class CustomerFollowUps:
@@ -131,6 +134,8 @@ class CustomerFollowUps:
         first_of_album: bool,
     ) -> None:
         t = self.s.messages(user)
+        if await self._too_many(update, t, user, first_of_album=first_of_album):
+            return
         attachment = attachment_of(message)
         files = (attachment,) if isinstance(attachment, Attachment) else ()
         text = (message.text or message.caption or "").strip()
@@ -156,22 +161,43 @@ class CustomerFollowUps:
         else:
             then = threads.end_follow_up(user.id)
         media = [MediaItem(kind=f.kind, file_id=f.fileId) for f in files]
-        relayed = await self.s.delivery.owe(
+        posted = await self.s.delivery.owe_and_send(
             threads.add(said, source_chat_id=message.chat_id, source_message_id=message.message_id),
             then,
             self.s.updates.statement(update.update_id),
             owed=[self._operator.customer_wrote(entry, name, text, media)],
         )
-        if not relayed:
+        if posted is None:
             return  # relayed before (a redelivered update)
         self.s.updates.recorded(update.update_id)
         logger.info("Customer %s wrote about complaint %s", user.id, entry.id)
         if first_of_album:
-            await send(update, Reply(self._sent(t, entry), write_keyboard(t, entry.id)))
+            await send(update, Reply(self._sent(t, entry, posted), write_keyboard(t, entry.id)))
 
-    def _sent(self, t: Messages, entry: LedgerEntry) -> str:
-        """The acknowledgement: sent, and when operators are back if they are away now."""
+    async def _too_many(
+        self, update: Update, t: Messages, user: User, *, first_of_album: bool
+    ) -> bool:
+        """FOLLOW_UPS_PER_HOUR: past it, the customer is told when they may write again and
+        the message is not relayed (one customer cannot flood the operator chat)."""
+        limit = self.s.settings.follow_ups_per_hour
+        if not limit:
+            return False
+        now = self.s.clock()
+        count, oldest = await self.s.threads.customer_messages_since(user.id, now - HOUR_SECONDS)
+        if count < limit:
+            return False
+        minutes = max(1, math.ceil((oldest + HOUR_SECONDS - now) / 60))
+        logger.info("Customer %s wrote %s messages within an hour; not relayed", user.id, count)
+        if first_of_album:
+            await send(update, Reply(t("follow_up.too_many", limit=limit, minutes=minutes)))
+        return True
+
+    def _sent(self, t: Messages, entry: LedgerEntry, posted: bool) -> str:
+        """The acknowledgement: sent (only once Telegram took the post: else received, to be
+        posted), and when operators are back if they are away now."""
         number = entry.complaint_number or ""
+        if not posted:
+            return t("follow_up.received", number=number)
         hours = self.s.settings.operator_hours
         now = datetime.fromtimestamp(self.s.clock(), UTC)
         if hours is None or hours.is_open(now):

@@ -19,6 +19,8 @@ REACTIONS_TOO_MANY = "Bad Request: REACTIONS_TOO_MANY"
 REACT_NOT_FOUND = "Bad Request: message to react not found"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
 BLOCKED = "Forbidden: bot was blocked by the user"
+KICKED = "Forbidden: bot was kicked from the supergroup chat"
+NO_RIGHTS = "Bad Request: not enough rights to send text messages to the chat"
 TOPIC_NAME_LIMIT = 128
 # The colour Telegram gives a topic created without one (the first of its six).
 DEFAULT_ICON_COLOR = 7322096
@@ -52,6 +54,18 @@ class GroupChat:
     title: str
     forum: bool = False
     topics: dict[int, ForumTopic] = field(default_factory=dict)
+    # An admin removed the bot (every call answers 403) or took its right to post (400).
+    member: bool = True
+    may_post: bool = True
+
+    def refusal(self, sending: bool) -> BotApiError | None:
+        """How Telegram refuses a call about this chat, as the bot stands in it (None: it
+        does not)."""
+        if not self.member:
+            return BotApiError(403, KICKED)
+        if sending and not self.may_post:
+            return BotApiError(400, NO_RIGHTS)
+        return None
 
     def as_chat(self) -> dict[str, Any]:
         """The `chat` object of its messages (and getChat's answer)."""

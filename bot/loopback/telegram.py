@@ -222,8 +222,13 @@ class LoopbackTelegram:
         if failures:
             code, description, retry_after = failures.pop(0)
             raise BotApiError(code, description, retry_after)
-        if method.startswith(SENDING_PREFIXES) and _chat_of(params) in self.blocked:
+        sending = method.startswith(SENDING_PREFIXES)
+        if sending and _chat_of(params) in self.blocked:
             raise BotApiError(403, BLOCKED)
+        group = self.groups.get(_chat_of(params))
+        refusal = group.refusal(sending) if group is not None else None
+        if refusal is not None:
+            raise refusal
         check_request(method, params)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
@@ -374,6 +379,23 @@ class LoopbackTelegram:
     def reactions_of(self, chat_id: int, message_id: int) -> list[str]:
         """The emoji the bot has set on a message (none: an empty list)."""
         return list(self.reactions.get((chat_id, message_id), []))
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """An operator deletes a forum topic (with its messages): sends to it are refused."""
+        del self.groups[chat_id].topics[thread_id]
+
+    def remove_bot(self, chat_id: int) -> None:
+        """An admin removes the bot from the group: every call about it answers 403."""
+        self.groups[chat_id].member = False
+
+    def forbid_posting(self, chat_id: int) -> None:
+        """An admin takes the bot's right to post (it stays a member): sends answer 400."""
+        self.groups[chat_id].may_post = False
+
+    def add_bot_back(self, chat_id: int) -> None:
+        """The bot is a member with its rights again."""
+        group = self.groups[chat_id]
+        group.member = group.may_post = True
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: every send to their chat answers 403 until `unblock`."""

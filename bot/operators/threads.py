@@ -65,6 +65,17 @@ class OperatorThreads:
             return None, None  # the post is the thread's first message
         return None, await self._threads.root_post(self.chat_id, entry.id)
 
+    async def topic_lost(self, delivery: Delivery) -> bool:
+        """The delivery's topic was deleted in Telegram: forgets it, so `place` opens a new
+        one (True), unless the complaint has none recorded or already another (False: the
+        delivery fails as it would anyway, so this happens once per deleted topic)."""
+        if delivery.chat_id != self.chat_id or delivery.complaint_id is None:
+            return False
+        topic = await self._threads.topic(self.chat_id, delivery.complaint_id)
+        if topic is None:
+            return False
+        return await self._threads.drop_topic(self.chat_id, delivery.complaint_id, topic)
+
     async def _is_forum(self) -> bool:
         if self._forum is None:
             try:

@@ -298,6 +298,13 @@ class DeliveryStore:
         )
         return [Delivery.from_row(row) for row in rows]
 
+    async def waiting(self) -> list[Delivery]:
+        """Messages tried and not yet taken by Telegram, to be tried again (for operators)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM deliveries WHERE state = 'pending' AND attempts > 0 ORDER BY id"
+        )
+        return [Delivery.from_row(row) for row in rows]
+
     async def _update(
         self, delivery_id: int, *, attempts_plus_one: bool = False, **values: Any
     ) -> None:

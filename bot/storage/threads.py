@@ -164,6 +164,28 @@ class ThreadStore:
         kept = await self.topic(chat_id, complaint_id)
         return kept if kept is not None else thread_id
 
+    async def customer_messages_since(self, user_id: int, since: float) -> tuple[int, float]:
+        """How many messages the customer has written about their complaints since `since`,
+        and when the oldest of them was (`since` when none)."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), MIN(m.created_at) FROM complaint_messages m "
+            "JOIN complaints c ON c.id = m.complaint_id "
+            "WHERE c.user_id = ? AND m.author = 'customer' AND m.created_at > ?",
+            [user_id, since],
+        )
+        if row is None or not row[0]:
+            return 0, since
+        return int(row[0]), float(row[1])
+
+    async def drop_topic(self, chat_id: int, complaint_id: int, thread_id: int) -> bool:
+        """Forgets a complaint's topic (deleted in Telegram); False when it was not that one
+        any more (another instance already gave the complaint a new topic)."""
+        dropped = await self._db.execute(
+            "DELETE FROM complaint_topics WHERE complaint_id = ? AND chat_id = ? AND thread_id = ?",
+            [complaint_id, chat_id, thread_id],
+        )
+        return dropped > 0
+
     async def follow_up(self, user_id: int, *, now: float) -> FollowUp | None:
         """What the customer's next message is about, unless that has lapsed."""
         row = await self._db.fetch_one(

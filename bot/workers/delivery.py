@@ -43,6 +43,7 @@ from bot.storage.deliveries import (
 from bot.workers.backoff import RetryPolicy
 from bot.workers.claims import CLAIM_SECONDS
 from bot.workers.loop import ClaimingWorker
+from bot.workers.team_chat import TEAM_CHAT_RETRY, TeamChat, refuses_posting, topic_deleted
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ class Placement(Protocol):
 
     async def place(self, delivery: Delivery) -> tuple[int | None, int | None]:
         """The message_thread_id and the message to reply to (None, None: the chat itself)."""
+
+    async def topic_lost(self, delivery: Delivery) -> bool:
+        """The delivery's topic was deleted: forgets it (True) so `place` makes a new one."""
 
 
 class Confirmations(Protocol):
@@ -92,6 +96,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         placement: Placement | None = None,
         confirmations: Confirmations | None = None,
         metrics: Metrics | None = None,
+        team_chat: TeamChat | None = None,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -110,6 +115,7 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         self.placement = placement
         self.confirmations = confirmations
         self._metrics = metrics
+        self.team_chat = team_chat
 
     async def owe(self, *changes: Statement, owed: Sequence[NewDelivery]) -> bool:
         """Writes `changes` with the messages they owe, then sends those at once (those of a
@@ -120,6 +126,15 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             return False
         await self.deliver_all(claimed)
         return True
+
+    async def owe_and_send(self, *changes: Statement, owed: Sequence[NewDelivery]) -> bool | None:
+        """As `owe`, and says whether Telegram took every message owed now (False: some wait,
+        for their chat or a retry); None when nothing was written."""
+        claimed = await self.write(*changes, owed=owed)
+        if claimed is None:
+            return None
+        states = await self.deliver_all(claimed)
+        return len(states) == len(owed) and all(s is DeliveryState.SENT for s in states)
 
     async def write(
         self, *changes: Statement, owed: Sequence[NewDelivery]
@@ -139,16 +154,16 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             self._wake.set()  # the others wait behind an earlier message to their chat
         return claimed
 
-    async def deliver_all(self, deliveries: Iterable[Delivery]) -> None:
-        """Sends messages this process has just written and claimed, in order."""
-        for delivery in deliveries:
-            await self.deliver(delivery)
+    async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[DeliveryState]:
+        """Sends messages this process has just written and claimed, in order; their states."""
+        return [await self.deliver(delivery) for delivery in deliveries]
 
-    async def deliver(self, delivery: Delivery) -> None:
-        """Sends one claimed message and records the outcome; never raises."""
+    async def deliver(self, delivery: Delivery) -> DeliveryState:
+        """Sends one claimed message and records the outcome (PENDING: to be tried again);
+        never raises."""
         self._busy.add(delivery.id)
         try:
-            await self._work(delivery)
+            return await self._attempt_safely(delivery)
         finally:
             self.free(delivery.id)
 
@@ -156,10 +171,14 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         return await self._store.claim_due(now=now, limit=limit, holder=self.holder, until=until)
 
     async def _work(self, work: Delivery) -> None:
+        await self._attempt_safely(work)
+
+    async def _attempt_safely(self, work: Delivery) -> DeliveryState:
         try:
-            await self._attempt(work)
+            return await self._attempt(work)
         except Exception:
             logger.exception("Delivering message %s failed unexpectedly", work.id)
+            return DeliveryState.PENDING
         finally:
             self._wake.set()  # the chat's next message may be waiting for this one
 
@@ -172,37 +191,82 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
     async def _next_due(self) -> float | None:
         return await self._store.next_due_at()
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> DeliveryState:
         now = self._clock
+        team = self.team_chat if self._to_team_chat(delivery) else None
         try:
             async with self._locks.hold(delivery.chat_id):
-                message_id = await self._show_once(delivery)
+                message_id = await self._show_placed(delivery, team)
         except Forbidden as err:
+            if team is not None:  # the bot was removed from the group: the post waits
+                return await self._team_chat_refused(delivery, team, "removed", err.message)
             logger.info(
                 "Chat %s has blocked the bot; message %s not sent", delivery.chat_id, delivery.id
             )
             await self._store.end(delivery.id, DeliveryState.BLOCKED, err.message, now=now())
             self._count("blocked", delivery)
             await self._confirm(delivery, "blocked")
-            return
+            return DeliveryState.BLOCKED
         except RetryAfter as err:
-            await self._later(delivery, f"Telegram asked to wait ({err.message})", _seconds(err))
-            return
+            return await self._later(
+                delivery, f"Telegram asked to wait ({err.message})", _seconds(err)
+            )
         except BadRequest as err:
-            await self._refused(delivery, err.message)
-            return
+            if team is not None and refuses_posting(err.message):
+                return await self._team_chat_refused(delivery, team, "no_rights", err.message)
+            return await self._refused(delivery, err.message)
         except TelegramError as err:  # network errors, timeouts, Telegram's 5xx
-            await self._later(delivery, f"{type(err).__name__}: {err.message}", None)
-            return
+            return await self._later(delivery, f"{type(err).__name__}: {err.message}", None)
+        if team is not None:
+            team.works()
         if message_id is None:
             await self._store.end(
                 delivery.id, DeliveryState.DROPPED, "nothing left to replace", now=now()
             )
             self._count("dropped", delivery)
-            return
+            return DeliveryState.DROPPED
         await self._store.sent(delivery.id, message_id, now=now())
         self._count("sent", delivery)
         await self._confirm(delivery, None)
+        return DeliveryState.SENT
+
+    def _to_team_chat(self, delivery: Delivery) -> bool:
+        return self.team_chat is not None and delivery.chat_id == self.team_chat.chat_id
+
+    async def _show_placed(self, delivery: Delivery, team: TeamChat | None) -> int | None:
+        """Shows the message; in the operator chat, once more in a new topic when the
+        complaint's topic was deleted (the thread continues there)."""
+        try:
+            return await self._show_once(delivery)
+        except BadRequest as err:
+            if (
+                team is None
+                or self.placement is None
+                or not topic_deleted(err.message)
+                or not await self.placement.topic_lost(delivery)
+            ):
+                raise
+        logger.warning(
+            "The operator-chat topic of complaint %s was deleted; it gets a new one",
+            delivery.complaint_id,
+        )
+        team.topic_lost()
+        return await self._show_once(delivery)
+
+    async def _team_chat_refused(
+        self, delivery: Delivery, team: TeamChat, reason: str, error: str
+    ) -> DeliveryState:
+        """The operator chat refuses the bot (not this post): the post waits, tried again
+        every few minutes for up to a week, in order with the chat's other posts."""
+        team.refused(reason, error)
+        now = self._clock()
+        if TEAM_CHAT_RETRY.gives_up(delivery.created_at, now):
+            await self._give_up(delivery, f"the operator chat refused it for a week: {error}")
+            return DeliveryState.GIVEN_UP
+        delay = TEAM_CHAT_RETRY.delay(delivery.attempts, None, self._rng)
+        await self._store.retry(delivery.id, error, retry_at=now + delay, now=now)
+        self._count("retried", delivery)
+        return DeliveryState.PENDING
 
     async def _confirm(self, delivery: Delivery, reason: str | None) -> None:
         """Tells the operator whose message this was: a mark when delivered (`reason` None),
@@ -360,15 +424,17 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         except TelegramError as err:
             logger.debug("Could not remove message %s: %s", message_id, err)
 
-    async def _later(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
+    async def _later(
+        self, delivery: Delivery, error: str, retry_after: float | None
+    ) -> DeliveryState:
         now = self._clock()
         if delivery.message.transient:
             await self._store.end(delivery.id, DeliveryState.DROPPED, error, now=now)
             self._count("dropped", delivery)
-            return
+            return DeliveryState.DROPPED
         if self._policy.gives_up(delivery.created_at, now):
             await self._give_up(delivery, error)
-            return
+            return DeliveryState.GIVEN_UP
         delay = self._policy.delay(delivery.attempts, retry_after, self._rng)
         logger.info(
             "Message %s to chat %s not delivered (%s); next try in %.0f s",
@@ -380,14 +446,16 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
         await self._store.retry(delivery.id, error, retry_at=now + delay, now=now)
         self._count("retried", delivery)
         self._wake.set()  # the loop's next wake-up may now be sooner
+        return DeliveryState.PENDING
 
-    async def _refused(self, delivery: Delivery, error: str) -> None:
+    async def _refused(self, delivery: Delivery, error: str) -> DeliveryState:
         """Telegram refused the message itself (not a passing failure): retrying cannot help."""
         if delivery.message.transient:
             await self._store.end(delivery.id, DeliveryState.DROPPED, error, now=self._clock())
             self._count("dropped", delivery)
-            return
+            return DeliveryState.DROPPED
         await self._give_up(delivery, f"Telegram refused it: {error}")
+        return DeliveryState.GIVEN_UP
 
     def _count(self, outcome: str, delivery: Delivery) -> None:
         """One delivery outcome for /metrics, by the kind of message (card, status, …)."""
