@@ -14,6 +14,7 @@ from bot.conversation.flow import chat_id_of
 from bot.conversation.presses import answer_press
 from bot.operators.chat import OperatorChat
 from bot.services import Services
+from bot.storage.updates import AlreadyProcessed
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ def error_handler(
                 await operator.error(context.error, update_id=None, user_id=None)
             return
         user = update.effective_user
+        if isinstance(context.error, AlreadyProcessed):
+            logger.info(
+                "Update %s was processed by another process sharing the database; dropped",
+                update.update_id,
+            )
+            raise ApplicationHandlerStop
         if isinstance(context.error, Forbidden):
             logger.info(
                 "User %s has blocked the bot; update %s dropped (%s)",

@@ -47,3 +47,36 @@ async def test_a_claim_of_a_process_that_stopped_answering_runs_out_and_is_taken
     assert len(cards) == 1 and "500001" in plain_text(cards[0].text)
     await second.stop()
     await first.stop()
+
+
+async def test_a_call_that_outlasts_its_claim_is_not_started_again_by_its_own_worker(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path / "bot.sqlite3")
+    slow = ScriptedBackend(gate=asyncio.Event())
+    bot = BotHarness(settings, backend=slow)
+    await bot.start()
+    try:
+        ada = bot.customer()
+        await ada.file_complaint()
+        outbox = bot.built.services.outbox
+        await outbox.run_due()
+        await asyncio.sleep(0.05)
+        assert len(slow.calls) == 1
+        # The call takes three times the claim; the worker looks for due work meanwhile.
+        for _ in range(3):
+            bot.clock.advance(settings.claim_seconds)
+            assert await outbox.run_due() == 0
+            await asyncio.sleep(0.01)
+        assert len(slow.calls) == 1
+        # Another instance looking now finds the claim renewed, not lapsed.
+        other = BotHarness(settings, backend=ScriptedBackend(), clock=bot.clock)
+        await other.start()
+        assert await other.built.services.outbox.run_due() == 0
+        await other.stop()
+        slow.gate.set()
+        await bot.settle()
+        (entry,) = await bot.built.services.ledger.in_state(LedgerState.REGISTERED)
+        assert entry.complaint_number == "500001" and len(slow.calls) == 1
+    finally:
+        await bot.stop()

@@ -408,3 +408,38 @@ async def test_occ_create_whose_answer_is_lost_makes_one_appeasement_and_one_car
     assert json.loads(submitted.calls[0].request.content) == {"id": "app370003"}
     cards = [m for m in ada.messages() if "Your complaint is registered" in m.text]
     assert len(cards) == 1 and "app370003" in cards[0].text
+
+
+async def test_a_database_error_while_submitting_never_cuts_the_backend_call_short(
+    harness_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.workers.outbox.ACKNOWLEDGE_AFTER_SECONDS", 0.05)
+    backend = ScriptedBackend(gate=asyncio.Event())
+    bot = await harness_factory(backend)
+    ada = bot.customer()
+    await ada.file_complaint()
+    delivery = bot.built.services.delivery
+    write = delivery.write
+    failed = []
+
+    async def database_fails_once(*changes, owed):
+        if not failed and any(o.kind == "submitting" for o in owed):
+            failed.append(True)  # the disk is full for a moment, while the call is under way
+            raise sqlite3.OperationalError("database or disk is full")
+        return await write(*changes, owed=owed)
+
+    monkeypatch.setattr(delivery, "write", database_fails_once)
+    outbox = bot.built.services.outbox
+    await outbox.run_due()
+    for _ in range(100):
+        if failed:
+            break
+        await asyncio.sleep(0.01)
+    assert failed
+    backend.gate.set()
+    await bot.settle()
+    await bot.advance(3600)
+    assert await _ledger_states(bot) == [LedgerState.REGISTERED]
+    assert len(backend.calls) == 1  # the call went on and was recorded: not made again
+    cards = [m for m in ada.messages() if "Complaint number" in m.text]
+    assert len(cards) == 1

@@ -6,6 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bench.backend import LoopbackBackend
 from bot.backends.base import BackendUnavailable
 from bot.loopback.customer import CustomerUpdates, make_user
@@ -124,3 +126,36 @@ async def test_a_bot_on_another_database_waits_quietly_and_takes_over(tmp_path: 
             if process.running:
                 await process.stop()
         await server.stop()
+
+
+@pytest.mark.parametrize("instances", [1, 2])
+async def test_a_backend_call_three_times_the_claim_is_made_once(
+    tmp_path: Path, instances: int
+) -> None:
+    claim = 3  # CLAIM_SECONDS' smallest value; the backend takes three times that
+    backend = LoopbackBackend(latency_seconds=3 * claim)
+    await backend.start()
+    database = tmp_path / "bot.sqlite3"
+    await _pending_complaints(database, backend.settings)
+    telegram = LoopbackTelegram()
+    server = LoopbackBotApiServer(telegram)
+    await server.start()
+    settings = {
+        **backend.settings,
+        "telegram_api_base_url": server.base_url,
+        "claim_seconds": str(claim),
+    }
+    processes = [BotProcess(tmp_path, settings, f"bot{n}") for n in range(instances)]
+    try:
+        for process in processes:
+            await process.start()
+        await until(
+            lambda: _registered(database) == CUSTOMERS, "every complaint registered", seconds=40
+        )
+        assert sorted(backend.keys.values()) == [1] * CUSTOMERS  # each call made once
+    finally:
+        for process in processes:
+            if process.running:
+                await process.stop()
+        await server.stop()
+        await backend.stop()

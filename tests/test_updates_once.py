@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
 from bot.backends.base import ComplaintStatus, Receipt
 from tests.helpers.backends import ScriptedBackend
-from tests.helpers.driver import BotHarness
+from tests.helpers.driver import BotHarness, make_settings
 
 pytestmark = pytest.mark.both_engines
 
@@ -68,3 +70,33 @@ async def test_a_customer_queued_behind_a_slow_step_holds_one_slot_not_all(
     assert "Hello Bob" in turn.text
     stuck.set()
     await asyncio.gather(*asking, return_exceptions=True)
+
+
+async def test_two_processes_on_one_database_take_a_redelivered_step_once(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path / "bot.sqlite3")
+    first = BotHarness(settings)
+    await first.start()
+    # A second process on the same file, started before the update came (a restart's
+    # overlap, or two webhook instances): its memory knows nothing of what the first did.
+    second = BotHarness(settings, clock=first.clock, telegram=first.api.telegram)
+    await second.start()
+    try:
+        ada = first.customer()
+        await ada.send("/complaint")
+        order = ada.updates.text("748596")
+        assert "problem" in (await first.feed(order, ada.id, update_id=5000)).text
+        again = await second.feed(order, ada.id, update_id=5000)  # Telegram sends it again
+        assert again.silent  # not taken as the problem statement, no second answer
+        turn = await ada.send("The blender arrived broken.")
+        assert "category" in turn.text
+        row = await first.built.services.database.fetch_one(
+            "SELECT draft FROM conversations WHERE user_id = ?", [ada.id]
+        )
+        assert row is not None
+        draft = json.loads(row["draft"])
+        assert draft["order_id"] == "748596" and draft["problem"] == "The blender arrived broken."
+    finally:
+        await second.stop()
+        await first.stop()

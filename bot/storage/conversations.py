@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.storage.database import Database, Statement
+from bot.storage.updates import AlreadyProcessed
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,9 @@ class ConversationStore:
             "updated_at = excluded.updated_at",
             (user_id, chat_id, state, draft_json, now),
         )
-        await self._db.batch(upsert, *also)
+        if await self._db.batch(upsert, *also) is None:
+            # The only guard of a step is its update's: another process has taken this step.
+            raise AlreadyProcessed
         if self._remember:
             self._open[user_id] = StoredConversation(user_id, chat_id, state, draft_json, now)
 

@@ -5,6 +5,11 @@ that came late or got lost, a restart before the polling offset was confirmed). 
 that changes a conversation is recorded in the same transaction as that change, so a
 redelivery finds it and is dropped; one that changes nothing (/help, /mycomplaints) is
 recorded within a second, and within this process at once.
+
+The statement recording an update is a guard: if another process sharing the database (two
+instances on one SQLite file during a restart, say) has processed the update already, the
+step's whole transaction is rolled back and AlreadyProcessed is raised, so the step and what
+it owes the customer happen once, whichever process got the update first.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ REMEMBERED = 10_000
 FLUSH_SECONDS = 1.0
 # Telegram keeps an update for 24 hours; rows older than this are pruned.
 KEEP_SECONDS = 48 * 3600.0
+
+
+class AlreadyProcessed(Exception):
+    """Another process has recorded this update: its step is not applied again."""
 
 
 class UpdateLog:
@@ -58,11 +67,14 @@ class UpdateLog:
         return row is not None
 
     def statement(self, update_id: int) -> Statement:
-        """The statement that records the update, for the transaction of the step it caused."""
+        """The statement that records the update, for the transaction of the step it caused:
+        a guard (nothing of the transaction is written if the update was recorded before),
+        unless this process recorded it already (a second write of the same step)."""
         return Statement(
             "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?) "
-            "ON CONFLICT (update_id) DO NOTHING",
+            "ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
             (update_id, self._clock()),
+            required=update_id not in self._recent,
         )
 
     def recorded(self, update_id: int) -> None:

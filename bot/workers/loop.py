@@ -123,14 +123,22 @@ class ClaimingWorker(ABC, Generic[Work]):
             room = self._max_in_flight - len(self._busy)
             if room <= 0:
                 return 0
+            started = 0
+            # Work under way is renewed before anything is claimed: a claim that ran out
+            # while its work was still running would be taken again, by us or another
+            # instance, and a backend called twice.
+            await self._renew()
             now = self._clock()
             claimed = await self._claim(room, now=now, until=now + self._claim_seconds)
             for work in claimed:
+                if work.id in self._busy:
+                    continue  # ours, still running: never started twice (the claim is ours)
                 self._busy.add(work.id)
                 task = asyncio.create_task(self._work(work), name=f"{self._name}-{work.id}")
                 self._tasks.add(task)
                 task.add_done_callback(partial(self._finished, work.id))
-            return len(claimed)
+                started += 1
+            return started
 
     async def drain(self) -> None:
         """Runs every piece of due work to its end (tests and the CLI use this)."""

@@ -183,10 +183,22 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
         try:
             done, _ = await asyncio.wait({call}, timeout=ACKNOWLEDGE_AFTER_SECONDS)
             if not done:
-                await self._delivery.owe(owed=self._announce.submitting(entry))
+                await self._tell_submitting(entry)
             return await call
         finally:
             call.cancel()  # only if this attempt itself was cancelled (shutdown)
+
+    async def _tell_submitting(self, entry: LedgerEntry) -> None:
+        """ "Submitting…", while the call runs. A database failing here must not cut the call
+        short: its outcome would be unknown (the backend may have filed it), and the next
+        attempt would file it again; the notice is only a courtesy."""
+        try:
+            await self._delivery.owe(owed=self._announce.submitting(entry))
+        except Exception:
+            logger.exception(
+                "Could not tell the customer complaint %s is being submitted; the call goes on",
+                entry.id,
+            )
 
     async def _retry_later(self, entry: LedgerEntry, err: BackendError) -> None:
         now = self._clock()
