@@ -31,6 +31,7 @@ COMPLAINT_LISTS = {
     "registered": "registered complaints",
     "quarantined": "ledger rows set aside because they cannot be read",
     "undelivered": "messages to customers or operators that could not be delivered",
+    "unknown": "complaints a backend may or may not have filed (no answer), set aside",
 }
 MISSING_TOKEN_ADVICE = (
     "TELEGRAM_BOT_TOKEN: is not set. Get a token from @BotFather, put "  # noqa: S105
@@ -93,6 +94,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.move_pending_to:
             return asyncio.run(move_pending(settings, args.move_pending_to))
+        if args.adopt or args.resubmit is not None:
+            from bot.cli.unknown_outcomes import adopt, resubmit
+
+            if args.adopt:
+                entry_id, number = args.adopt
+                return asyncio.run(adopt(settings, entry_id, number))
+            return asyncio.run(resubmit(settings, args.resubmit))
         if args.ratings:
             from bot.cli.ratings import rating_summary
 
@@ -172,6 +180,18 @@ def _parser() -> argparse.ArgumentParser:
         choices=get_args(BackendName),
         metavar="BACKEND",
         help="move complaints still waiting for another backend to this one",
+    )
+    complaints.add_argument(
+        "--adopt",
+        nargs=2,
+        metavar=("ID", "NUMBER"),
+        help="a complaint of --unknown that IS in the backend, under NUMBER: register it so",
+    )
+    complaints.add_argument(
+        "--resubmit",
+        type=_positive_int,
+        metavar="ID",
+        help="a complaint of --unknown that is NOT in the backend: send it again",
     )
     complaints.add_argument(
         "--ratings",

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     middleware_password: SecretStr | None = None
     middleware_token: SecretStr | None = None
     middleware_interest_type: str = "productComplaint"
+    # Whether the middleware files a complaint once per Idempotency-Key (then a create whose
+    # answer was lost is simply sent again); the API documents no such promise.
+    middleware_honours_idempotency_key: bool = False
 
     occ_base_url: str | None = None
     occ_username: str | None = None

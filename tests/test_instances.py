@@ -86,6 +86,8 @@ async def test_two_webhook_instances_answer_each_step_once_and_finish_a_killed_o
                 "webhook_port": port,
                 "webhook_secret": SECRET,
                 "claim_seconds": CLAIM_SECONDS,
+                # The loopback middleware files one complaint per key: a retry is safe.
+                "middleware_honours_idempotency_key": "true",
             },
             f"instance-{n}",
         )

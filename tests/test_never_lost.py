@@ -6,6 +6,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ import respx
 
 from bot.backends.base import BackendRejected, BackendUnavailable, RejectionReason
 from bot.cli.complaints import list_complaints
+from bot.cli.unknown_outcomes import adopt, resubmit
 from bot.storage.ledger import LedgerState
 from tests.helpers.backends import (
     MIDDLEWARE_API,
@@ -24,6 +26,8 @@ from tests.helpers.backends import (
 from tests.helpers.driver import BotHarness, make_settings
 
 pytestmark = pytest.mark.both_engines
+
+OPERATORS = -100555
 
 
 async def _ledger_states(bot: BotHarness) -> list[LedgerState]:
@@ -265,14 +269,14 @@ async def test_occ_timeout_after_registering_does_not_create_a_second_appeasemen
     assert "app370003" in card.text
 
 
-async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_key(
-    tmp_path: Path,
+async def test_a_create_without_an_answer_waits_for_an_operator_who_resubmits_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Documented behaviour: the middleware may have stored the first attempt; the retry says
-    it is the same complaint, so a server that honours Idempotency-Key files it once."""
+    """The middleware documents no promise to honour Idempotency-Key: a create whose answer
+    is lost may have filed the complaint, so it is not sent again until an operator looked;
+    resubmitted, it carries the same key."""
     settings = make_settings(
-        tmp_path / "bot.sqlite3",
-        **MIDDLEWARE_SETTINGS,
+        tmp_path / "bot.sqlite3", operator_chat_id=OPERATORS, **MIDDLEWARE_SETTINGS
     )
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(f"{MIDDLEWARE_API}/raiseComplaintsAgainstOrder")
@@ -282,15 +286,53 @@ async def test_a_middleware_retry_after_a_timeout_carries_the_same_idempotency_k
         ]
         async with httpx.AsyncClient() as client:
             bot = BotHarness(settings, http_client=client)
+            bot.api.telegram.add_group(OPERATORS, "Shop team")
             await bot.start()
             ada = bot.customer()
             await ada.file_complaint()
             await bot.settle()
-            await bot.advance(200)
+            await bot.advance(3600)
+            assert route.call_count == 1  # not sent again on its own
+            assert "saved" in ada.messages()[-1].text.lower()  # she is told it is delayed
+            [notice] = [
+                m for m in bot.api.chat_messages(OPERATORS) if "may or may not be filed" in m.text
+            ]
+            assert "--resubmit 1" in notice.text and "--adopt 1 NUMBER" in notice.text
+            capsys.readouterr()
+            assert await list_complaints(bot.settings, ["unknown"]) == 0
+            assert "timed out" in capsys.readouterr().out
+            # The operator finds nothing in the middleware and sends it again.
+            assert await resubmit(bot.settings, 1) == 0
+            await bot.advance(max(0.0, time.time() - bot.clock()) + 1)  # the CLI's real clock
             await bot.stop()
     keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
     assert len(keys) == 2 and keys[0] == keys[1]
     assert "12345" in ada.messages()[-1].text
+
+
+async def test_an_operator_adopts_the_complaint_the_backend_did_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path / "bot.sqlite3", **MIDDLEWARE_SETTINGS)
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(f"{MIDDLEWARE_API}/raiseComplaintsAgainstOrder")
+        route.side_effect = [httpx.ReadTimeout("no answer")]
+        async with httpx.AsyncClient() as client:
+            bot = BotHarness(settings, http_client=client)
+            await bot.start()
+            ada = bot.customer()
+            await ada.file_complaint()
+            await bot.settle()
+            await bot.advance(600)
+            # The operator finds it in the middleware, filed as 77001.
+            assert await adopt(bot.settings, "1", "77001") == 0
+            assert await adopt(bot.settings, "1", "77001") == 1  # once
+            await bot.advance(max(0.0, time.time() - bot.clock()) + 1)  # the CLI's real clock
+            (entry,) = await bot.built.services.ledger.in_state(LedgerState.REGISTERED)
+            await bot.stop()
+    assert route.call_count == 1
+    assert entry.complaint_number == "77001"
+    assert "77001" in ada.messages()[-1].text
 
 
 async def test_a_slow_backend_shows_submitting_until_the_card_replaces_it(

@@ -10,25 +10,38 @@ from typing import Any
 
 import httpx
 
-from bot.backends.base import BackendBadResponse, BackendUnavailable
+from bot.backends.base import BackendBadResponse, BackendOutcomeUnknown, BackendUnavailable
 
 # The longest Retry-After we honour; a backend asking for more is retried on our own schedule.
 MAX_RETRY_AFTER_SECONDS = 6 * 3600.0
 
 
+# Failures before the request left: the backend cannot have seen it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
 @contextmanager
-def translate_transport_errors(backend: str) -> Iterator[None]:
-    """Turns httpx's network errors into BackendUnavailable.
+def translate_transport_errors(backend: str, *, creating: bool = False) -> Iterator[None]:
+    """Turns httpx's network errors into BackendUnavailable; for a create (`creating`), an
+    error after the request may have left (a read timeout, a dropped connection) into
+    BackendOutcomeUnknown, since the backend may have filed it.
 
     The message names only the error's class: httpx's own text can carry the URL, and a URL
     may carry a key.
     """
     try:
         yield
-    except httpx.TimeoutException as err:
-        raise BackendUnavailable(f"{backend} timed out ({type(err).__name__})") from err
-    except httpx.HTTPError as err:
+    except _NOT_SENT as err:
         raise BackendUnavailable(f"{backend} could not be reached ({type(err).__name__})") from err
+    except httpx.HTTPError as err:
+        name = type(err).__name__
+        timed_out = isinstance(err, httpx.TimeoutException)
+        what = f"timed out ({name})" if timed_out else f"could not be reached ({name})"
+        if creating:
+            raise BackendOutcomeUnknown(
+                f"{backend} {what} after the complaint was sent; it may be filed there"
+            ) from err
+        raise BackendUnavailable(f"{backend} {what}") from err
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

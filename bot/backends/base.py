@@ -5,7 +5,9 @@ Error tree (adapters raise only these; httpx exceptions never escape an adapter)
     BackendError
      ├── BackendUnavailable   network error, timeout, 5xx, 429: try again later
      ├── BackendRejected      a 4xx that retrying cannot fix: tell the customer why
-     └── BackendBadResponse   the answer could not be understood
+     ├── BackendBadResponse   the answer could not be understood
+     └── BackendOutcomeUnknown  a create was sent and no answer says what became of it:
+                              retrying could file the complaint twice (operators decide)
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ class BackendRejected(BackendError):
 
 class BackendBadResponse(BackendError):
     """The backend answered with something we could not parse."""
+
+
+class BackendOutcomeUnknown(BackendError):
+    """A create call may have filed the complaint, but no answer says so (a read timeout, a
+    dropped connection, an answer we cannot read, a stop mid-call): a backend without
+    idempotency would file it twice if called again, so operators look and decide."""
 
 
 class _Model(BaseModel):

@@ -29,6 +29,7 @@ from bot.backends.base import (
     StatusCode,
     Submission,
 )
+from bot.backends.once import create_once
 from bot.complaint import ComplaintEnvelope, evidence_text
 from bot.config import ConfigError, Settings, mapped_value
 
@@ -114,13 +115,18 @@ class BizKitHubBackend(ComplaintBackend):
     async def submit(self, submission: Submission) -> Receipt:
         """Creates the complaint; the receipt's number and reference are BizKitHub's id."""
         payload = self.payload(submission.envelope)
-        response = await self._request("POST", CREATE_PATH, json=payload)
-        body = self._checked_body(response)
-        raw_id = body.get("id") if isinstance(body, dict) else None
-        complaint_id = str(raw_id).strip() if isinstance(raw_id, str | int) else ""
-        if not complaint_id or isinstance(raw_id, bool):
-            raise BackendBadResponse(f"{BACKEND} answered the create call without an id")
-        return Receipt(number=complaint_id, reference=complaint_id, state="new")
+
+        async def create() -> Receipt:
+            response = await self._request("POST", CREATE_PATH, creating=True, json=payload)
+            body = self._checked_body(response)
+            raw_id = body.get("id") if isinstance(body, dict) else None
+            complaint_id = str(raw_id).strip() if isinstance(raw_id, str | int) else ""
+            if not complaint_id or isinstance(raw_id, bool):
+                raise BackendBadResponse(f"{BACKEND} answered the create call without an id")
+            return Receipt(number=complaint_id, reference=complaint_id, state="new")
+
+        # No idempotency key: a create whose answer is lost is never sent again blindly.
+        return await create_once(submission, BACKEND, create)
 
     def payload(self, envelope: ComplaintEnvelope) -> dict[str, Any]:
         """The create call's JSON body for one envelope."""
@@ -183,13 +189,15 @@ class BizKitHubBackend(ComplaintBackend):
             self._raise_for_error(response, body)
         return f"BizKitHub key accepted at {httpx.URL(self._base_url).host}"
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, *, creating: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         """One call with the key in the Authorization header (never in the URL or body)."""
         headers = {
             "Authorization": f"Bearer {self._api_key.get_secret_value()}",
             "Accept": "application/json",
         }
-        with translate_transport_errors(BACKEND):
+        with translate_transport_errors(BACKEND, creating=creating):
             return await self._client.request(
                 method, f"{self._base_url}{path}", headers=headers, **kwargs
             )

@@ -20,6 +20,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.middleware_responses import parse_answer, to_receipt, to_status
+from bot.backends.once import create_once
 from bot.complaint import (
     ComplaintEnvelope,
     ConversationRequest,
@@ -54,8 +55,10 @@ class MiddlewareBackend(ComplaintBackend):
         username: str | None = None,
         password: SecretStr | None = None,
         token: SecretStr | None = None,
+        honours_idempotency_key: bool = False,
     ) -> None:
         self._client = client
+        self._idempotent = honours_idempotency_key
         self._base_url = base_url.rstrip("/")
         self._interest_type = interest_type
         self._secrets = [
@@ -83,6 +86,7 @@ class MiddlewareBackend(ComplaintBackend):
             username=settings.middleware_username,
             password=settings.middleware_password,
             token=settings.middleware_token,
+            honours_idempotency_key=settings.middleware_honours_idempotency_key,
         )
 
     @property
@@ -97,9 +101,17 @@ class MiddlewareBackend(ComplaintBackend):
     async def submit(self, submission: Submission) -> Receipt:
         """Raises the complaint; the receipt carries the middleware's number, text and cards."""
         envelope = submission.envelope.with_interest(self._interest_type)
-        response = await self._post(RAISE_PATH, envelope, idempotency_key=submission.key)
-        self._refuse_unless_ok(response, not_found=RejectionReason.OTHER)
-        return to_receipt(parse_answer(json_body(response, self.name), self.name), self.name)
+
+        async def create() -> Receipt:
+            response = await self._post(RAISE_PATH, envelope, idempotency_key=submission.key)
+            self._refuse_unless_ok(response, not_found=RejectionReason.OTHER)
+            return to_receipt(parse_answer(json_body(response, self.name), self.name), self.name)
+
+        if self._idempotent:  # the key makes a second create of it a no-op: just retry
+            return await create()
+        # The Idempotency-Key header is sent, but the API documents no promise to honour it:
+        # a create whose answer is lost is never sent again blindly.
+        return await create_once(submission, self.name, create)
 
     async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
         """Asks for the complaint's tracking details; the status is read from their words."""
@@ -127,7 +139,8 @@ class MiddlewareBackend(ComplaintBackend):
         if idempotency_key:
             headers[b"Idempotency-Key"] = idempotency_key.encode()
         try:
-            with translate_transport_errors(self.name):
+            creating = idempotency_key is not None and not self._idempotent
+            with translate_transport_errors(self.name, creating=creating):
                 response = await self._client.post(
                     self._base_url + path, json=envelope.to_json_dict(), headers=headers
                 )

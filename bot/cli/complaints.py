@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.storage.deliveries import DeliveryState, DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.ledger import Ledger, LedgerState
+from bot.storage.unknown_outcomes import UnknownOutcomes
 
 LEDGER_STATES = frozenset(str(state) for state in LedgerState)
 
@@ -33,6 +34,7 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
         ledger_states = [LedgerState(s) for s in wanted if s in LEDGER_STATES]
         entries = await ledger.in_state(*ledger_states) if ledger_states else []
         quarantined = await ledger.quarantined() if "quarantined" in wanted else []
+        unknown = await UnknownOutcomes(database).listed() if "unknown" in wanted else []
         store = DeliveryStore(database)
         undelivered = (
             await store.in_state(DeliveryState.GIVEN_UP) + await store.waiting()
@@ -41,7 +43,7 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
         )
     finally:
         await database.close()
-    if not (entries or quarantined or undelivered):
+    if not (entries or quarantined or undelivered or unknown):
         print(f"No {' or '.join(wanted)} complaints.")
         return 0
     if entries:
@@ -60,6 +62,16 @@ async def list_complaints(settings: Settings, states: Iterable[str]) -> int:
         for q in quarantined:
             print(
                 f"{q.id:>6}  {q.backend:<10} {q.order_id:<20} {_when(q.created_at):<16}  {q.reason}"
+            )
+    if unknown:
+        print(
+            "Outcome unknown (the backend may have filed them; look there, then "
+            "--adopt ID NUMBER or --resubmit ID):"
+        )
+        print(f"{'id':>6}  {'backend':<10} {'order':<20} {'created (UTC)':<16}  reason")
+        for u in unknown:
+            print(
+                f"{u.id:>6}  {u.backend:<10} {u.order_id:<20} {_when(u.created_at):<16}  {u.reason}"
             )
     if undelivered:
         print("Messages not delivered (given up, or waiting to be tried again):")

@@ -159,6 +159,13 @@ class OperatorChat:
         )
         return self._post("failed", text, entry.id)
 
+    def outcome_unknown(self, entry: LedgerEntry, detail: str) -> NewDelivery:
+        """A create may or may not have filed the complaint: what to check, how to decide."""
+        text = self._t(
+            "operator.outcome_unknown", reason=shorten(detail, REASON_LIMIT), **self._about(entry)
+        )
+        return self._post("outcome-unknown", text, entry.id)
+
     def quarantined(self, row: QuarantinedRow) -> NewDelivery:
         """A ledger row cannot be read and was set aside."""
         text = self._t(

@@ -207,8 +207,8 @@ class Ledger:
             UPDATE complaints SET claimed_by = ?, claimed_until = ?
             WHERE id IN (
                 SELECT id FROM complaints
-                WHERE state = 'pending' AND quarantined = '' AND backend = ?
-                  AND next_attempt_at <= ? AND claimed_until < ?
+                WHERE state = 'pending' AND quarantined = '' AND unknown_outcome = ''
+                  AND backend = ? AND next_attempt_at <= ? AND claimed_until < ?
                 ORDER BY next_attempt_at, id LIMIT ?{self._db.skip_locked})
             RETURNING *
             """,  # noqa: S608 - the engine's own words, never input
@@ -247,7 +247,7 @@ class Ledger:
         row = await self._db.fetch_one(
             f"SELECT MIN({self._db.greatest}(next_attempt_at, claimed_until)) "  # noqa: S608
             "FROM complaints "
-            "WHERE state = 'pending' AND quarantined = '' AND backend = ?",
+            "WHERE state = 'pending' AND quarantined = '' AND unknown_outcome = '' AND backend = ?",
             [backend],
         )
         return float(row[0]) if row is not None and row[0] is not None else None

@@ -196,6 +196,11 @@ SQLITE_MIGRATIONS: list[str] = [
         erased_at  REAL NOT NULL
     )
     """,
+    # 9: complaints set aside because a create may or may not have filed them (a backend
+    # without idempotency gave no answer): why, until an operator adopts or resubmits them.
+    """
+    ALTER TABLE complaints ADD COLUMN unknown_outcome TEXT NOT NULL DEFAULT ''
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -384,5 +389,9 @@ POSTGRES_MIGRATIONS: list[str] = [
         unique_id  TEXT PRIMARY KEY,
         erased_at  DOUBLE PRECISION NOT NULL
     )
+    """,
+    # 9: complaints whose create's outcome is unknown (as for SQLite).
+    """
+    ALTER TABLE complaints ADD COLUMN unknown_outcome TEXT NOT NULL DEFAULT ''
     """,
 ]

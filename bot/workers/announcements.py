@@ -65,6 +65,14 @@ class Announcements:
         """Saved, and registered when the backend is back."""
         return [results.delayed(self.messages_for(entry), entry)]
 
+    def outcome_unknown(self, entry: LedgerEntry, detail: str) -> list[NewDelivery]:
+        """Set aside for an operator: the customer hears it is delayed (once), the operators
+        what to check."""
+        owed = [] if entry.told_delayed else self.delayed(entry)
+        if self._operator is not None:
+            owed.append(self._operator.outcome_unknown(entry, detail))
+        return owed
+
     def rejected(self, entry: LedgerEntry, error: BackendRejected) -> list[NewDelivery]:
         """Why the backend refused it, and the operators' post."""
         owed = [results.rejected(self.messages_for(entry), entry, error.reason, error.field)]

@@ -18,6 +18,7 @@ from functools import partial
 from bot.backends.base import (
     BackendBadResponse,
     BackendError,
+    BackendOutcomeUnknown,
     BackendRejected,
     BackendUnavailable,
     ComplaintBackend,
@@ -27,6 +28,7 @@ from bot.backends.base import (
 from bot.storage.database import Statement
 from bot.storage.deliveries import NewDelivery
 from bot.storage.ledger import Ledger, LedgerEntry, LedgerState
+from bot.storage.unknown_outcomes import ADOPTED_KEY, UnknownOutcomes
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
 from bot.workers.claims import CLAIM_SECONDS
@@ -107,6 +109,16 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
 
     async def _attempt(self, entry: LedgerEntry) -> None:
         await self._announce.refresh(entry)
+        adopted = entry.checkpoint.get(ADOPTED_KEY)
+        if adopted:
+            # An operator found it filed in the backend (`complaints adopt`): no call.
+            receipt = Receipt(number=adopted, reference=adopted, state="adopted")
+            registered = self._ledger.registered(
+                entry.id, receipt, now=self._clock(), holder=self.holder
+            )
+            await self._record(entry, registered, self._announce.registered(entry, receipt))
+            logger.info("Complaint %s adopted as %s on %s", entry.id, adopted, entry.backend)
+            return
         submission = Submission(
             key=entry.key,
             envelope=entry.envelope,
@@ -124,6 +136,20 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
                 entry.id, LedgerState.REJECTED, err.detail, now=self._clock(), holder=self.holder
             )
             await self._record(entry, ended, self._announce.rejected(entry, err))
+            return
+        except BackendOutcomeUnknown as err:
+            # Calling again could file it twice: set aside until an operator has looked.
+            logger.error(
+                "Complaint %s may or may not be filed with %s (%s); set aside for an operator "
+                "(python -m bot complaints --unknown)",
+                entry.id,
+                entry.backend,
+                err.detail,
+            )
+            aside = UnknownOutcomes.set_aside(
+                entry.id, err.detail, now=self._clock(), holder=self.holder
+            )
+            await self._record(entry, aside, self._announce.outcome_unknown(entry, err.detail))
             return
         except (BackendUnavailable, BackendBadResponse) as err:
             await self._retry_later(entry, err)

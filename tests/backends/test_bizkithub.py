@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from bot.backends.base import (
     BackendBadResponse,
+    BackendOutcomeUnknown,
     BackendRejected,
     BackendUnavailable,
     Receipt,
@@ -248,16 +249,59 @@ async def test_server_errors_are_unavailable(router, backend, status):
         await backend.submit(submission())
 
 
-@pytest.mark.parametrize(
-    "exception", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow"), httpx.ConnectError("no")]
-)
-async def test_transport_errors_are_unavailable(router, backend, exception):
+@pytest.mark.parametrize("exception", [httpx.ConnectTimeout("slow"), httpx.ConnectError("no")])
+async def test_a_create_that_never_left_is_unavailable(router, backend, exception):
     router.post(CREATE).mock(side_effect=exception)
 
     with pytest.raises(BackendUnavailable) as caught:
         await backend.submit(submission())
 
     assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "exception", [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped")]
+)
+async def test_a_create_without_an_answer_is_an_unknown_outcome(router, backend, exception):
+    # BizKitHub has no idempotency key: calling again could file a second complaint.
+    router.post(CREATE).mock(side_effect=exception)
+
+    with pytest.raises(BackendOutcomeUnknown) as caught:
+        await backend.submit(submission())
+
+    assert "may be filed" in caught.value.detail and KEY not in str(caught.value)
+
+
+async def test_an_attempt_after_a_create_sent_without_an_outcome_does_not_call(router, backend):
+    route = router.post(CREATE).respond(200, json={"id": "a1b2c3d4e5f6g7h8"})
+    saved: list[dict[str, str]] = []
+
+    async def save(checkpoint):
+        saved.append(dict(checkpoint))
+
+    first = Submission(key="k-1", envelope=submission().envelope, save_checkpoint=save)
+    receipt = await backend.submit(first)
+    assert receipt.number == "a1b2c3d4e5f6g7h8"
+    assert saved == [{"create_sent": "1"}]  # marked before the call
+    # The bot stopped during a create: the next attempt finds the mark and does not call.
+    again = Submission(key="k-1", envelope=submission().envelope, checkpoint=saved[-1])
+    with pytest.raises(BackendOutcomeUnknown, match="stopped meanwhile"):
+        await backend.submit(again)
+    assert route.call_count == 1
+
+
+async def test_a_refused_create_clears_the_mark_so_it_may_be_retried(router, backend):
+    router.post(CREATE).respond(503, text="busy")
+    saved: list[dict[str, str]] = []
+
+    async def save(checkpoint):
+        saved.append(dict(checkpoint))
+
+    with pytest.raises(BackendUnavailable):
+        await backend.submit(
+            Submission(key="k-2", envelope=submission().envelope, save_checkpoint=save)
+        )
+    assert saved == [{"create_sent": "1"}, {}]
 
 
 @pytest.mark.parametrize(
@@ -270,10 +314,12 @@ async def test_transport_errors_are_unavailable(router, backend, exception):
         httpx.Response(200, json=[SEED_ID]),
     ],
 )
-async def test_unparseable_or_missing_id_is_bad_response(router, backend, response):
+async def test_a_create_answered_without_a_readable_id_is_an_unknown_outcome(
+    router, backend, response
+):
     router.post(CREATE).mock(return_value=response)
 
-    with pytest.raises(BackendBadResponse):
+    with pytest.raises(BackendOutcomeUnknown):
         await backend.submit(submission())
 
 

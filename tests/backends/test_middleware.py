@@ -14,8 +14,8 @@ import respx
 from pydantic import SecretStr
 
 from bot.backends.base import (
-    BackendBadResponse,
     BackendError,
+    BackendOutcomeUnknown,
     BackendRejected,
     BackendUnavailable,
     Card,
@@ -414,13 +414,13 @@ async def test_several_messages_in_one_answer(mock: respx.MockRouter, backend: M
     assert receipt.cards == (Card(title="What happens next", text="A call within 2 days."),)
 
 
-async def test_answer_without_number_is_bad_response(
+async def test_answer_without_number_is_an_unknown_outcome(
     mock: respx.MockRouter, backend: MiddlewareBackend
 ):
     answer = wrapped({"simpleResponse": {"responseText": "Your complaint is registered."}})
     mock.post(RAISE_URL).respond(200, json=answer)
 
-    with pytest.raises(BackendBadResponse):
+    with pytest.raises(BackendOutcomeUnknown):
         await backend.submit(submission())
 
 
@@ -434,28 +434,48 @@ async def test_answer_without_number_is_bad_response(
     ],
     ids=["messages-not-a-list", "response-not-an-object", "no-messages", "message-not-object"],
 )
-async def test_nonsense_json_is_bad_response(
+async def test_nonsense_json_is_an_unknown_outcome(
     mock: respx.MockRouter, backend: MiddlewareBackend, body: Any
 ):
     mock.post(RAISE_URL).respond(200, json=body)
 
-    with pytest.raises(BackendBadResponse):
+    with pytest.raises(BackendOutcomeUnknown):
         await backend.submit(submission())
 
 
 # --- how it fails -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")], ids=["connect", "read"]
-)
-async def test_network_errors_are_unavailable(
-    mock: respx.MockRouter, backend: MiddlewareBackend, error: Exception
+async def test_a_create_that_never_left_is_unavailable(
+    mock: respx.MockRouter, backend: MiddlewareBackend
 ):
-    mock.post(RAISE_URL).mock(side_effect=error)
+    mock.post(RAISE_URL).mock(side_effect=httpx.ConnectError("refused"))
 
     with pytest.raises(BackendUnavailable):
         await backend.submit(submission())
+
+
+async def test_a_create_without_an_answer_is_an_unknown_outcome(
+    mock: respx.MockRouter, backend: MiddlewareBackend
+):
+    # The API documents no promise to honour Idempotency-Key: a second create could file twice.
+    mock.post(RAISE_URL).mock(side_effect=httpx.ReadTimeout("slow"))
+
+    with pytest.raises(BackendOutcomeUnknown):
+        await backend.submit(submission())
+
+
+async def test_a_middleware_that_honours_the_key_is_simply_retried(
+    mock: respx.MockRouter, client: httpx.AsyncClient
+):
+    backend = MiddlewareBackend(
+        client, base_url=BASE + "/", interest_type="productComplaint", honours_idempotency_key=True
+    )
+    mock.post(RAISE_URL).mock(side_effect=httpx.ReadTimeout("slow"))
+
+    with pytest.raises(BackendUnavailable) as caught:
+        await backend.submit(submission())
+    assert not isinstance(caught.value, BackendOutcomeUnknown)
 
 
 @pytest.mark.parametrize("code", [500, 503])
@@ -508,17 +528,19 @@ async def test_400_is_rejected(mock: respx.MockRouter, backend: MiddlewareBacken
     assert "problemStatment is too long" in caught.value.detail
 
 
-async def test_non_json_body_is_bad_response(mock: respx.MockRouter, backend: MiddlewareBackend):
+async def test_non_json_body_is_an_unknown_outcome(
+    mock: respx.MockRouter, backend: MiddlewareBackend
+):
     mock.post(RAISE_URL).respond(200, text="<html>Welcome to nginx</html>")
 
-    with pytest.raises(BackendBadResponse):
+    with pytest.raises(BackendOutcomeUnknown):
         await backend.submit(submission())
 
 
-async def test_json_list_is_bad_response(mock: respx.MockRouter, backend: MiddlewareBackend):
+async def test_json_list_is_an_unknown_outcome(mock: respx.MockRouter, backend: MiddlewareBackend):
     mock.post(RAISE_URL).respond(200, json=[SEED_RESPONSE])
 
-    with pytest.raises(BackendBadResponse):
+    with pytest.raises(BackendOutcomeUnknown):
         await backend.submit(submission())
 
 
