@@ -113,18 +113,15 @@ class H11Connection(asyncio.Protocol):
         data = connection.send(h11.Data(data=body)) if body else b""
         connection.send(h11.EndOfMessage())
         self._transport.write(head + data)
-        if self._paused:
-            async with asyncio.timeout(write_seconds):
-                while self._paused and not self._closed:
-                    await self._wait()
+        while self._paused and not self._closed:
+            await self._wait(write_seconds)
         status = 0
         chunks: list[bytes] = []
         try:
             while True:
                 event = connection.next_event()
                 if event is h11.NEED_DATA:
-                    async with asyncio.timeout(read_seconds):
-                        await self._wait()
+                    await self._wait(read_seconds)
                     continue
                 kind = type(event)
                 if kind is h11.Response:
@@ -136,9 +133,11 @@ class H11Connection(asyncio.Protocol):
                 # Anything else is an InformationalResponse (103 Early Hints): the final
                 # answer follows it.
         except h11.RemoteProtocolError as err:
+            if not self._closed:
+                raise  # a malformed answer
             if self.answered and not self._received:
-                raise StaleConnection(f"closed by the server before an answer: {err}") from err
-            raise
+                raise StaleConnection("closed by the server before answering") from err
+            raise ConnectionError("closed by the server before the answer was complete") from err
         keep = (
             connection.our_state is h11.DONE
             and connection.their_state is h11.DONE
@@ -150,17 +149,28 @@ class H11Connection(asyncio.Protocol):
             self.answered += 1
         return status, chunks[0] if len(chunks) == 1 else b"".join(chunks), keep
 
-    async def _wait(self) -> None:
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+    async def _wait(self, seconds: float | None) -> None:
+        """Until a callback above fires, or TimeoutError after `seconds` (a timer of our own:
+        asyncio.timeout per read costs more, and most answers need a single read)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if seconds is None else loop.call_later(seconds, _expire, waiter)
         try:
             await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 async def open_connection(

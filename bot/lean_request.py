@@ -129,11 +129,14 @@ class LeanRequest(BaseRequest):
         write = _seconds(write_timeout, WRITE_SECONDS)
         read = _seconds(read_timeout, READ_SECONDS)
         connect = _seconds(connect_timeout, CONNECT_SECONDS)
-        try:
-            async with asyncio.timeout(_seconds(pool_timeout, POOL_SECONDS)):
-                await self._slots.acquire()
-        except TimeoutError as err:
-            raise TimedOut("Pool timeout: all connections are busy; not sent") from err
+        if self._slots.locked():  # a free slot is taken at once, without a timer
+            try:
+                async with asyncio.timeout(_seconds(pool_timeout, POOL_SECONDS)):
+                    await self._slots.acquire()
+            except TimeoutError as err:
+                raise TimedOut("Pool timeout: all connections are busy; not sent") from err
+        else:
+            await self._slots.acquire()
         try:
             connection = self._reusable(origin) or await self._connect(origin, connect)
             try:

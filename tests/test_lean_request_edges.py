@@ -131,6 +131,56 @@ async def test_a_server_closing_after_each_answer_loses_no_call() -> None:
     assert len(connections) >= 50
 
 
+async def test_a_request_is_not_sent_into_a_connection_the_server_has_closed() -> None:
+    """The server ends its side after each answer but still reads: a request written into
+    that connection would reach it unanswered, and its retry would reach it twice."""
+    seen = 0
+
+    async def half_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal seen
+        while await _read_request(reader) is not None:
+            seen += 1
+            writer.write(_ok(b'{"ok":true}'))
+            writer.write_eof()
+
+    async with _serve(half_close) as (url, _connections):
+        request = LeanRequest(4)
+        answers = [await request.do_request(f"{url}/sendMessage", "POST") for _ in range(50)]
+        await request.shutdown()
+    assert answers == [(200, b'{"ok":true}')] * 50
+    assert seen == 50
+
+
+async def test_a_kept_alive_connection_closed_as_the_request_arrives_is_retried_once() -> None:
+    """The server's keep-alive expiry meets the request: closed with no byte of an answer, so
+    the call goes once more on a new connection; after part of an answer it does not."""
+    seen = 0
+    partial = False
+
+    async def expiring(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal seen
+        await _read_request(reader)
+        seen += 1
+        writer.write(_ok(b'{"ok":true}'))
+        await _read_request(reader)
+        seen += 1
+        if partial:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{")
+            await writer.drain()
+
+    async with _serve(expiring) as (url, connections):
+        request = LeanRequest(1)
+        for _ in range(3):
+            assert await request.do_request(f"{url}/getMe", "POST") == (200, b'{"ok":true}')
+        assert (seen, len(connections)) == (5, 3)  # calls 2 and 3 each went out twice
+
+        partial = True
+        with pytest.raises(NetworkError):
+            await request.do_request(f"{url}/getMe", "POST")
+        await request.shutdown()
+    assert seen == 6  # not sent again: the server had begun to answer
+
+
 async def test_the_read_timeout_is_per_read_not_for_the_whole_body() -> None:
     """A slow download (7 KB, 1 KB every 0.2 s, 1.4 s in all) under a 0.6 s read timeout
     succeeds; a body that stops arriving for longer than the timeout still times out."""
