@@ -130,18 +130,20 @@ class H11Connection(asyncio.Protocol):
                     chunks.append(event.data)  # type: ignore[union-attr]
                 elif kind is h11.EndOfMessage:
                     break
-                # Anything else is an InformationalResponse (103 Early Hints): the final
-                # answer follows it.
+                elif kind is not h11.InformationalResponse:  # a 1xx (103 Early Hints) is skipped
+                    raise ConnectionError(f"unexpected in an answer: {event!r}")
         except h11.RemoteProtocolError as err:
             if not self._closed:
                 raise  # a malformed answer
             if self.answered and not self._received:
                 raise StaleConnection("closed by the server before answering") from err
             raise ConnectionError("closed by the server before the answer was complete") from err
+        # Kept for another request only when h11 says so (no `Connection: close` token, not
+        # HTTP/1.0) and nothing came beyond this answer's end, not even the server's close.
         keep = (
             connection.our_state is h11.DONE
             and connection.their_state is h11.DONE
-            and not connection.trailing_data[0]
+            and connection.trailing_data == (b"", False)
         )
         if keep:
             connection.start_next_cycle()

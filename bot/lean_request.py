@@ -63,7 +63,8 @@ class LeanRequest(BaseRequest):
 
     httpx costs about as much CPU per call as the rest of an update's work together (URL and
     header models, a connection pool scanned per request, anyio layers); a Bot API call needs
-    none of it. Errors are PTB's: TimedOut for a timeout, NetworkError for a broken connection.
+    none of it. h11 parses the answers (bot/lean_http.py). Errors are PTB's: TimedOut for a
+    timeout, NetworkError for a broken connection or a malformed answer.
     """
 
     def __init__(self, connection_pool_size: int, uploads: BaseRequest | None = None) -> None:
@@ -233,7 +234,8 @@ def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
         if capath:
             return ssl.create_default_context(capath=capath)
     except OSError as err:
-        raise NetworkError(f"The CA certificates in {cafile or capath} unreadable: {err}") from err
+        name = f"SSL_CERT_FILE={cafile}" if cafile else f"SSL_CERT_DIR={capath}"
+        raise NetworkError(f"The CA certificates of {name} could not be read: {err}") from err
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
