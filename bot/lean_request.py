@@ -227,15 +227,10 @@ class LeanRequest(BaseRequest):
 def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     """The CAs httpx trusts, so both transports agree: SSL_CERT_FILE, else SSL_CERT_DIR
     (a self-hosted Bot API behind a private CA), else certifi's bundle."""
-    cafile, capath = environ.get("SSL_CERT_FILE"), environ.get("SSL_CERT_DIR")
-    try:
-        if cafile:
-            return ssl.create_default_context(cafile=cafile)
-        if capath:
-            return ssl.create_default_context(capath=capath)
-    except OSError as err:
-        name = f"SSL_CERT_FILE={cafile}" if cafile else f"SSL_CERT_DIR={capath}"
-        raise NetworkError(f"The CA certificates of {name} could not be read: {err}") from err
+    if cafile := environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())

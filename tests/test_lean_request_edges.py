@@ -325,11 +325,3 @@ async def test_connection_close_among_other_tokens_is_understood(header: bytes) 
             assert answer == (200, b'{"ok":true}')
         await request.shutdown()
     assert len(connections) == 2
-
-
-async def test_an_unreadable_ca_file_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
-    request = LeanRequest(1)
-    with pytest.raises(NetworkError, match="SSL_CERT_FILE=/nonexistent/ca.pem could not be read"):
-        await request.do_request("https://127.0.0.1:9/bot1:x/getMe", "POST")
-    await request.shutdown()
