@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
+import h11
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.lean_http import H11Connection, StaleConnection, open_connection
 
 # httpx's defaults, which PTB's HTTPXRequest keeps: the same timeouts whichever transport runs.
 CONNECT_SECONDS = 5.0
 READ_SECONDS = 5.0
 WRITE_SECONDS = 5.0
 POOL_SECONDS = 1.0
-# An idle connection is dropped after this long (httpx's keep-alive expiry): a server or a
-# proxy closes idle connections on its own, and a request sent into one that is closing fails.
-KEEPALIVE_SECONDS = 5.0
-# A response's head is a few hundred bytes; beyond this something is wrong.
-_HEAD_LIMIT = 64 * 1024
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
 # PTB's "not given" marker for a timeout (a DefaultValue; its class is not public).
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)
+# What a path and a query may carry raw (RFC 3986 pchar; the query adds "/" and "?"); "%" is
+# kept so that an escape already in the URL is not escaped twice.
+_PATH_SAFE = "/:@!$&'()*+,;=%"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_USER_AGENT = HTTPXRequest.USER_AGENT.encode()
+_FORM = b"application/x-www-form-urlencoded"
 
 
 def proxy_configured(environ: dict[str, str] | None = None) -> bool:
@@ -34,37 +41,20 @@ def proxy_configured(environ: dict[str, str] | None = None) -> bool:
     return any(env.get(name) or env.get(name.upper()) for name in _PROXY_VARIABLES)
 
 
-@dataclass(slots=True, eq=False)  # kept in a set, by identity
-class _Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    idle_since: float = field(default=0.0)
-
-    def usable(self, now: float) -> bool:
-        """Still open (the loop saw no EOF) and not idle too long."""
-        return (
-            not self.reader.at_eof()
-            and not self.writer.is_closing()
-            and now - self.idle_since < KEEPALIVE_SECONDS
-        )
-
-    def close(self) -> None:
-        self.writer.close()
-
-
 @dataclass(slots=True)
 class _Origin:
     host: str
     port: int
     tls: bool
-    idle: list[_Connection] = field(default_factory=list)
+    idle: list[H11Connection] = field(default_factory=list)
+    # The Host header: the port too when it is not the scheme's own (RFC 9110 §7.2), as a
+    # self-hosted Bot API server on its own port may insist; an IPv6 address in brackets.
+    host_header: bytes = field(init=False)
 
-    @property
-    def host_header(self) -> bytes:
-        """The Host header: the port too when it is not the scheme's own (RFC 9110 §7.2),
-        as a self-hosted Bot API server on its own port may insist."""
-        host = self.host.encode("idna")
-        return host if self.port == (443 if self.tls else 80) else b"%s:%d" % (host, self.port)
+    def __post_init__(self) -> None:
+        host = b"[%s]" % self.host.encode() if ":" in self.host else self.host.encode("idna")
+        default = self.port == (443 if self.tls else 80)
+        self.host_header = host if default else b"%s:%d" % (host, self.port)
 
 
 class LeanRequest(BaseRequest):
@@ -73,7 +63,8 @@ class LeanRequest(BaseRequest):
 
     httpx costs about as much CPU per call as the rest of an update's work together (URL and
     header models, a connection pool scanned per request, anyio layers); a Bot API call needs
-    none of it. Errors are PTB's: TimedOut for a timeout, NetworkError for a broken connection.
+    none of it. h11 parses the answers (bot/lean_http.py). Errors are PTB's: TimedOut for a
+    timeout, NetworkError for a broken connection or a malformed answer.
     """
 
     def __init__(self, connection_pool_size: int, uploads: BaseRequest | None = None) -> None:
@@ -82,7 +73,7 @@ class LeanRequest(BaseRequest):
         self._origins: dict[str, _Origin] = {}
         self._paths: dict[str, tuple[_Origin, bytes]] = {}
         self._tls: ssl.SSLContext | None = None
-        self._open: set[_Connection] = set()
+        self._open: set[H11Connection] = set()
 
     @property
     def read_timeout(self) -> float | None:
@@ -125,45 +116,65 @@ class LeanRequest(BaseRequest):
             )
         origin, path = self._target(url)
         body = urlencode(request_data.json_parameters).encode() if request_data else b""
-        head = (
-            b"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n"
-            % (
-                method.encode(),
-                path,
-                origin.host_header,
-                HTTPXRequest.USER_AGENT.encode(),
-                len(body),
-            )
+        request = h11.Request(
+            method=method,
+            target=path,
+            headers=[
+                (b"Host", origin.host_header),
+                (b"User-Agent", _USER_AGENT),
+                (b"Accept", b"*/*"),
+                (b"Content-Type", _FORM),
+                (b"Content-Length", b"%d" % len(body)),
+            ],
         )
-        try:
-            async with asyncio.timeout(_seconds(pool_timeout, POOL_SECONDS)):
-                await self._slots.acquire()
-        except TimeoutError as err:
-            raise TimedOut("Pool timeout: all connections are busy; not sent") from err
-        try:
-            connection = await self._connection(origin, _seconds(connect_timeout, CONNECT_SECONDS))
+        write = _seconds(write_timeout, WRITE_SECONDS)
+        read = _seconds(read_timeout, READ_SECONDS)
+        connect = _seconds(connect_timeout, CONNECT_SECONDS)
+        if self._slots.locked():  # a free slot is taken at once, without a timer
             try:
-                connection.writer.write(head + body)
-                async with asyncio.timeout(_seconds(write_timeout, WRITE_SECONDS)):
-                    await connection.writer.drain()
-                async with asyncio.timeout(_seconds(read_timeout, READ_SECONDS)):
-                    code, payload, keep = await _read_response(connection.reader)
-            except BaseException:
-                self._drop(connection)
-                raise
-            if keep:
-                connection.idle_since = time.monotonic()
-                origin.idle.append(connection)
-            else:
-                self._drop(connection)
-            return code, payload
+                async with asyncio.timeout(_seconds(pool_timeout, POOL_SECONDS)):
+                    await self._slots.acquire()
+            except TimeoutError as err:
+                raise TimedOut("Pool timeout: all connections are busy; not sent") from err
+        else:
+            await self._slots.acquire()
+        try:
+            connection = self._reusable(origin) or await self._connect(origin, connect)
+            try:
+                return await self._exchange(origin, connection, request, body, write, read)
+            except StaleConnection:
+                # The server closed a kept-alive connection as the request went out (its
+                # keep-alive expiry) and answered nothing: once more, on a new connection.
+                connection = await self._connect(origin, connect)
+                return await self._exchange(origin, connection, request, body, write, read)
         except TimeoutError as err:
             raise TimedOut from err
-        except (OSError, EOFError, asyncio.LimitOverrunError, ValueError) as err:
+        except (OSError, h11.ProtocolError) as err:
             raise NetworkError(f"Bot API connection failed: {err!r}") from err
         finally:
             self._slots.release()
+
+    async def _exchange(
+        self,
+        origin: _Origin,
+        connection: H11Connection,
+        request: h11.Request,
+        body: bytes,
+        write: float | None,
+        read: float | None,
+    ) -> tuple[int, bytes]:
+        """One request on `connection`, which goes back to the idle ones when it may."""
+        try:
+            code, payload, keep = await connection.exchange(request, body, write, read)
+        except BaseException:
+            self._drop(connection)
+            raise
+        if keep:
+            connection.idle_since = time.monotonic()
+            origin.idle.append(connection)
+        else:
+            self._drop(connection)
+        return code, payload
 
     def _target(self, url: str) -> tuple[_Origin, bytes]:
         """The origin and request target of a URL (remembered: a bot calls few URLs)."""
@@ -179,40 +190,56 @@ class LeanRequest(BaseRequest):
         origin = self._origins.get(key)
         if origin is None:
             origin = self._origins[key] = _Origin(parts.hostname, port, tls)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = _quote(parts.path or "/", _PATH_SAFE)
+        if parts.query:
+            target += "?" + _quote(parts.query, _QUERY_SAFE)
         known = (origin, target.encode())
         if len(self._paths) < 1024:  # method URLs only; a file's URL is not worth keeping
             self._paths[url] = known
         return known
 
-    async def _connection(self, origin: _Origin, connect_seconds: float | None) -> _Connection:
+    def _reusable(self, origin: _Origin) -> H11Connection | None:
+        """The most recently used idle connection still fit for a request, if any."""
         now = time.monotonic()
         while origin.idle:
             connection = origin.idle.pop()
             if connection.usable(now):
                 return connection
             self._drop(connection)
-        async with asyncio.timeout(connect_seconds):
-            reader, writer = await asyncio.open_connection(
-                origin.host,
-                origin.port,
-                ssl=self._tls_context() if origin.tls else None,
-                limit=_HEAD_LIMIT,
-            )
-        connection = _Connection(reader, writer)
+        return None
+
+    async def _connect(self, origin: _Origin, seconds: float | None) -> H11Connection:
+        tls = self._tls_context() if origin.tls else None
+        connection = await open_connection(origin.host, origin.port, tls, seconds)
         self._open.add(connection)
         return connection
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
-            import certifi
-
-            self._tls = ssl.create_default_context(cafile=certifi.where())
+            self._tls = tls_context(os.environ)
         return self._tls
 
-    def _drop(self, connection: _Connection) -> None:
+    def _drop(self, connection: H11Connection) -> None:
         self._open.discard(connection)
         connection.close()
+
+
+def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """The CAs httpx trusts, so both transports agree: SSL_CERT_FILE, else SSL_CERT_DIR
+    (a self-hosted Bot API behind a private CA), else certifi's bundle."""
+    if cafile := environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _quote(text: str, safe: str) -> str:
+    """Percent-encodes what a request target may not carry raw (a space, "č"), keeping the
+    escapes already there and escaping a "%" that starts none."""
+    return _LONE_PERCENT.sub("%25", quote(text, safe=safe))
 
 
 def _seconds(value: Any, default: float) -> float | None:
@@ -220,51 +247,3 @@ def _seconds(value: Any, default: float) -> float | None:
     if isinstance(value, _DEFAULT):
         return default
     return None if value is None else float(value)
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """Status, body, and whether the connection may carry another request."""
-    status_line = await reader.readuntil(b"\r\n")
-    parts = status_line.split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-        raise ValueError(f"not an HTTP/1.x answer: {status_line[:40]!r}")
-    code = int(parts[1])
-    keep = parts[0] == b"HTTP/1.1"
-    length: int | None = None
-    chunked = False
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        if line == b"\r\n":
-            break
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        value = value.strip()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
-        elif name == b"connection":
-            token = value.lower()
-            keep = (keep and token != b"close") or token == b"keep-alive"
-    if chunked:
-        return code, await _read_chunks(reader), keep
-    if length is not None:
-        return code, await reader.readexactly(length), keep
-    if code in (204, 304) or 100 <= code < 200:
-        return code, b"", keep
-    # Neither length nor chunks: the body runs until the server closes.
-    return code, await reader.read(), False
-
-
-async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            # Trailers, if any, end with an empty line.
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
