@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -250,9 +251,35 @@ async def test_an_update_telegram_delivers_again_is_answered_once(running: Runni
     assert "problem" in replies[-1] and "at least" not in replies[-1]
 
 
-async def test_metrics_are_served_after_a_complaint_filed_over_the_webhook(
-    running: Running,
+async def test_metrics_are_served_on_metrics_port_after_a_complaint_filed_over_the_webhook(
+    tmp_path: Path,
 ) -> None:
+    """/metrics is on METRICS_LISTEN:METRICS_PORT (127.0.0.1), never on the public port."""
+    metrics_port = _free_port()
+    async with _running(tmp_path, metrics_port=metrics_port) as running:
+        assert (await running.http.get("/metrics")).status_code == 404
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{metrics_port}") as private:
+            await _file_a_complaint_and_scrape(running, private)
+
+
+async def test_metrics_port_set_to_the_webhook_port_serves_metrics_there(
+    tmp_path: Path,
+) -> None:
+    async with _running(tmp_path, metrics_port=8443) as running:  # WEBHOOK_PORT's value
+        await _file_a_complaint_and_scrape(running, running.http)
+
+
+async def test_without_metrics_port_the_webhook_port_has_no_metrics(running: Running) -> None:
+    assert (await running.http.get("/metrics")).status_code == 404
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _file_a_complaint_and_scrape(running: Running, metrics: httpx.AsyncClient) -> None:
     ada = CustomerUpdates(make_user(4242, "Ada"))
     telegram = running.api.telegram
     numbers = iter(range(100, 200))
@@ -284,7 +311,7 @@ async def test_metrics_are_served_after_a_complaint_filed_over_the_webhook(
     )
     # The card, then one scrape (the gauges' database read is cached for a few seconds).
     await until(lambda: any("100001" in m.text for m in telegram.chat_messages(4242)), "card")
-    scraped = await running.http.get("/metrics")
+    scraped = await metrics.get("/metrics")
     assert registered in scraped.text
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain; version=")
