@@ -157,13 +157,10 @@ def media_server(built: BuiltBot) -> WebServer | None:
     """In polling mode Telegram needs no server, but MEDIA_BASE_URL's links do: a small one
     on WEBHOOK_LISTEN:WEBHOOK_PORT (the bot's public port in either mode) with the media
     links and /healthz. None when MEDIA_BASE_URL is not set."""
-    services = built.services
-    routes = media_routes(
-        built.application.bot, services.media_links, services.settings.media_cache_dir
-    )
+    routes = media_routes(built)
     if not routes:
         return None
-    settings = services.settings
+    settings = built.services.settings
     return WebServer(
         built.application,
         settings.webhook_listen,

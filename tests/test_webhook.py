@@ -20,6 +20,8 @@ from bot.complaint import Attachment
 from bot.config import ConfigError
 from bot.conversation.handlers import MENU_COMMANDS
 from bot.loopback.customer import CustomerUpdates, make_user
+from bot.loopback.server import LoopbackBotApiServer
+from bot.loopback.telegram import LoopbackTelegram
 from bot.web.webhook import SECRET_HEADER, WebhookConfig, serve
 from tests.helpers.bot_api import BotMessage, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
@@ -81,7 +83,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
-async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
+async def _running(
+    tmp_path: Path, telegram: LoopbackTelegram | None = None, **extra: Any
+) -> AsyncIterator[Running]:
     settings = make_settings(
         tmp_path / "bot.sqlite3",
         bot_mode="webhook",
@@ -90,7 +94,7 @@ async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
         webhook_secret=SECRET,
         **extra,
     )
-    api = WebhookBotApi()
+    api = WebhookBotApi(telegram)
     built = build_application(settings, request=api, http_client=offline_http_client())
     config = WebhookConfig.from_settings(settings, ALLOWED_UPDATES)
     assert (config.listen, config.port, config.path) == ("127.0.0.1", 8443, "/telegram/updates")
@@ -111,18 +115,28 @@ async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
 
 
 async def test_the_webhook_server_also_serves_signed_media_links(tmp_path: Path) -> None:
-    media = {"media_base_url": "https://bot.example.com/", "media_link_secret": "m" * 24}
-    async with _running(tmp_path, **media) as bot:
-        links = bot.built.services.media_links
-        assert links is not None
-        stored = bot.api.telegram.add_file(b"\xff\xd8\xff\xe0 a cracked jug")
-        url = links.url_for(
-            Attachment(kind="photo", fileId=stored.file_id, fileUniqueId=stored.file_unique_id)
-        )
-        path = url.removeprefix("https://bot.example.com")
-        served = await bot.http.get(path)
-        assert served.status_code == 200 and served.content == stored.content
-        assert (await bot.http.get(path + "x")).status_code == 403
+    telegram = LoopbackTelegram()
+    files = LoopbackBotApiServer(telegram)  # the files come over HTTP, as Telegram serves them
+    await files.start()
+    media = {
+        "media_base_url": "https://bot.example.com/",
+        "media_link_secret": "m" * 24,
+        "telegram_api_base_url": files.base_url,
+    }
+    try:
+        async with _running(tmp_path, telegram, **media) as bot:
+            links = bot.built.services.media_links
+            assert links is not None
+            stored = telegram.add_file(b"\xff\xd8\xff\xe0 a cracked jug")
+            url = links.url_for(
+                Attachment(kind="photo", fileId=stored.file_id, fileUniqueId=stored.file_unique_id)
+            )
+            path = url.removeprefix("https://bot.example.com")
+            served = await bot.http.get(path)
+            assert served.status_code == 200 and served.content == stored.content
+            assert (await bot.http.get(path + "x")).status_code == 403
+    finally:
+        await files.stop()
 
 
 async def test_an_update_with_the_right_secret_is_answered(running: Running) -> None:

@@ -146,7 +146,7 @@ def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
     ]
     services = built.services
     settings = services.settings
-    links = media_routes(built.application.bot, services.media_links, settings.media_cache_dir)
+    links = media_routes(built)
     metrics = metrics_routes(built.metrics) if metrics_on_public_port(settings) else []
     return routes + links + metrics
 
