@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -87,6 +88,18 @@ class _TelegramUpdates(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         """403 without the right secret, 413 for a body larger than an update can be."""
+        refusal = self._refusal()
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            # A refused request's connection is closed once it is answered, its body unread
+            # (tornado is not to report that body as too long besides). An update may be
+            # above the server's limit for the other routes; a chunked body beyond
+            # MAX_UPDATE_BYTES is cut off by tornado (400, the connection closed).
+            connection.set_max_body_size(sys.maxsize if refusal else MAX_UPDATE_BYTES)
+        if refusal is not None:
+            self._answer(*refusal)
+
+    def _refusal(self) -> tuple[HTTPStatus, str] | None:
         given = self.request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self.secret_token):
             logger.warning(
@@ -94,18 +107,12 @@ class _TelegramUpdates(tornado.web.RequestHandler):
                 self.request.remote_ip,
                 "wrong" if given else "no",
             )
-            self._answer(HTTPStatus.FORBIDDEN, "forbidden")
-            return
+            return HTTPStatus.FORBIDDEN, "forbidden"
         announced = self.request.headers.get("Content-Length", "")
         if announced.isdigit() and int(announced) > MAX_UPDATE_BYTES:
             logger.warning("Webhook request refused: a body of %s bytes", announced)
-            self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large")
-            return
-        connection = self.request.connection
-        if isinstance(connection, HTTP1Connection):
-            # Above the server's limit for other routes; a chunked body beyond it is cut
-            # off by tornado (400 and the connection closed).
-            connection.set_max_body_size(MAX_UPDATE_BYTES)
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large"
+        return None
 
     def data_received(self, chunk: bytes) -> None:
         """A piece of the update's body (the whole is at most MAX_UPDATE_BYTES)."""
