@@ -146,6 +146,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _reset_peak(pid: int) -> None:
+    """VmHWM counts from now on."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def _memory_kib(pid: int, field: str) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith(field)).split()[1])
@@ -175,7 +180,7 @@ async def test_python_m_bot_sends_a_19_mb_file_with_a_few_mb_of_memory(tmp_path:
             assert warm.content == small.content
             assert bot.process is not None
             pid = bot.process.pid
-            Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak, from now on
+            _reset_peak(pid)
             before = _memory_kib(pid, "VmRSS")
             digest = hashlib.sha256()
             async with http.stream("GET", _path(links, large)) as response:
