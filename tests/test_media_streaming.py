@@ -60,10 +60,12 @@ async def _served(tmp_path: Path, **settings: Any) -> AsyncIterator[Served]:
     bot = BotHarness(
         make_settings(
             tmp_path / "bot.sqlite3",
-            media_base_url=BASE,
-            media_link_secret=SECRET,
-            telegram_api_base_url=files.base_url,
-            **settings,
+            **{
+                "media_base_url": BASE,
+                "media_link_secret": SECRET,
+                "telegram_api_base_url": files.base_url,
+                **settings,
+            },
         ),
         clock=clock,
         telegram=telegram,
@@ -138,6 +140,39 @@ async def test_the_cache_keeps_a_file_only_once_it_was_sent_whole(tmp_path: Path
         head = await served.http.head(path)
         assert int(head.headers["Content-Length"]) == len(stored.content)
         assert served.telegram.downloads == 2
+
+
+async def test_a_download_cut_short_by_telegram_is_cut_short_for_the_client(
+    tmp_path: Path,
+) -> None:
+    """Telegram's file server drops the connection halfway: the client must not take the
+    half for the file (the connection is closed short of Content-Length)."""
+
+    async def half_a_file(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 300_000)
+        await writer.drain()
+        writer.close()
+
+    broken = await asyncio.start_server(half_a_file, "127.0.0.1", 0)
+    broken_port = broken.sockets[0].getsockname()[1]
+    try:
+        # Bot API calls are answered in memory; only the file URL goes to the broken server.
+        async with _served(
+            tmp_path, telegram_api_base_url=f"http://127.0.0.1:{broken_port}/bot"
+        ) as served:
+            stored = served.telegram.add_file(b"x" * 1_000_000, kind="document")
+            path = _path(served.links, stored)
+            try:
+                cut = await served.http.get(path)
+            except httpx.RemoteProtocolError:
+                pass  # closed short of the announced length
+            else:
+                raise AssertionError(f"a whole answer of {len(cut.content)} bytes")
+            assert (await served.http.head(path)).status_code == 200  # the server goes on
+    finally:
+        broken.close()
+        await broken.wait_closed()
 
 
 def _free_port() -> int:
