@@ -134,9 +134,13 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"  # noqa: S104 - the webhook server must be reachable
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
-    # Polling mode's private /metrics server (unset: none; the webhook server serves /metrics).
+    # The private /metrics server, in either mode (unset: none).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_listen: str = "127.0.0.1"
+    # What clients may hold of the bot's web servers (bot/web/server.py).
+    web_max_connections: int = Field(default=200, ge=1, le=100_000)
+    web_idle_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    web_body_timeout_seconds: float = Field(default=10, gt=0, le=3600)
 
     complaint_backend: BackendName = "local"
     database_path: Path = Path("data/complaints.sqlite3")

@@ -20,10 +20,9 @@ from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.app import BuiltBot
 from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
-from bot.storage.erasures import Erasures
 from bot.web.media import media_routes
-from bot.web.metrics import METRICS_PATH, metrics_routes
-from bot.web.server import HEALTH_PATH, WebServer
+from bot.web.metrics import METRICS_PATH, metrics_server
+from bot.web.server import HEALTH_PATH, WebLimits, WebServer
 from bot.workers.claims import POLLING_LEASE_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -158,31 +157,16 @@ def media_server(built: BuiltBot) -> WebServer | None:
     """In polling mode Telegram needs no server, but MEDIA_BASE_URL's links do: a small one
     on WEBHOOK_LISTEN:WEBHOOK_PORT (the bot's public port in either mode) with the media
     links and /healthz. None when MEDIA_BASE_URL is not set."""
-    services = built.services
-    routes = media_routes(
-        built.application.bot,
-        services.media_links,
-        services.settings.media_cache_dir,
-        Erasures(services.database),
-    )
+    routes = media_routes(built)
     if not routes:
         return None
-    settings = services.settings
-    return WebServer(built.application, settings.webhook_listen, settings.webhook_port, routes)
-
-
-def metrics_server(built: BuiltBot) -> WebServer | None:
-    """/metrics (and /healthz) on METRICS_LISTEN:METRICS_PORT, apart from the media links'
-    public port: metrics are for Prometheus only. None when METRICS_PORT is not set."""
     settings = built.services.settings
-    if settings.metrics_port is None:
-        return None
     return WebServer(
         built.application,
-        settings.metrics_listen,
-        settings.metrics_port,
-        metrics_routes(built.metrics),
-        port_setting="METRICS_PORT",
+        settings.webhook_listen,
+        settings.webhook_port,
+        routes,
+        limits=WebLimits.from_settings(settings),
     )
 
 

@@ -18,7 +18,6 @@ from bot.complaint import Attachment
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram
-from bot.storage.erasures import Erasures
 from bot.telegram_html import plain_text
 from bot.web.links import MediaLinks
 from bot.web.media import media_routes
@@ -139,6 +138,11 @@ class Served:
 
 async def _served(tmp_path: Path, **settings: Any) -> AsyncIterator[Served]:
     backend = Middleware()
+    clock = FakeClock()
+    telegram = LoopbackTelegram(clock=clock)
+    # Bot API calls are answered in memory; the files come over HTTP, as Telegram serves them.
+    file_server = LoopbackBotApiServer(telegram)
+    await file_server.start()
     bot = BotHarness(
         make_settings(
             tmp_path / "bot.sqlite3",
@@ -148,18 +152,15 @@ async def _served(tmp_path: Path, **settings: Any) -> AsyncIterator[Served]:
             middleware_token="middleware-test-token",
             media_base_url=BASE,
             media_link_secret=SECRET,
+            telegram_api_base_url=file_server.base_url,
             **settings,
         ),
         http_client=backend.client(),
+        clock=clock,
+        telegram=telegram,
     )
     await bot.start()
-    services = bot.built.services
-    routes = media_routes(
-        bot.built.application.bot,
-        services.media_links,
-        services.settings.media_cache_dir,
-        Erasures(services.database),
-    )
+    routes = media_routes(bot.built)
     server = WebServer(bot.built.application, "127.0.0.1", 0, routes)
     port = await server.start()
     try:
@@ -179,6 +180,7 @@ async def _served(tmp_path: Path, **settings: Any) -> AsyncIterator[Served]:
     finally:
         await server.stop()
         await bot.stop()
+        await file_server.stop()
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram
 from bot.measured_request import method_of
 from bot.metrics import DatabaseFigures, Metrics
-from bot.polling import metrics_server
 from bot.telegram_html import plain_text
+from bot.web.metrics import metrics_server
 from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
 from tests.helpers.processes import BotProcess, until

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from bot.complaint import Attachment
 from bot.config import ConfigError
 from bot.conversation.handlers import MENU_COMMANDS
 from bot.loopback.customer import CustomerUpdates, make_user
+from bot.loopback.server import LoopbackBotApiServer
+from bot.loopback.telegram import LoopbackTelegram
 from bot.web.webhook import SECRET_HEADER, WebhookConfig, serve
 from tests.helpers.bot_api import BotMessage, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
@@ -80,7 +83,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
-async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
+async def _running(
+    tmp_path: Path, telegram: LoopbackTelegram | None = None, **extra: Any
+) -> AsyncIterator[Running]:
     settings = make_settings(
         tmp_path / "bot.sqlite3",
         bot_mode="webhook",
@@ -89,7 +94,7 @@ async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
         webhook_secret=SECRET,
         **extra,
     )
-    api = WebhookBotApi()
+    api = WebhookBotApi(telegram)
     built = build_application(settings, request=api, http_client=offline_http_client())
     config = WebhookConfig.from_settings(settings, ALLOWED_UPDATES)
     assert (config.listen, config.port, config.path) == ("127.0.0.1", 8443, "/telegram/updates")
@@ -110,18 +115,28 @@ async def _running(tmp_path: Path, **extra: Any) -> AsyncIterator[Running]:
 
 
 async def test_the_webhook_server_also_serves_signed_media_links(tmp_path: Path) -> None:
-    media = {"media_base_url": "https://bot.example.com/", "media_link_secret": "m" * 24}
-    async with _running(tmp_path, **media) as bot:
-        links = bot.built.services.media_links
-        assert links is not None
-        stored = bot.api.telegram.add_file(b"\xff\xd8\xff\xe0 a cracked jug")
-        url = links.url_for(
-            Attachment(kind="photo", fileId=stored.file_id, fileUniqueId=stored.file_unique_id)
-        )
-        path = url.removeprefix("https://bot.example.com")
-        served = await bot.http.get(path)
-        assert served.status_code == 200 and served.content == stored.content
-        assert (await bot.http.get(path + "x")).status_code == 403
+    telegram = LoopbackTelegram()
+    files = LoopbackBotApiServer(telegram)  # the files come over HTTP, as Telegram serves them
+    await files.start()
+    media = {
+        "media_base_url": "https://bot.example.com/",
+        "media_link_secret": "m" * 24,
+        "telegram_api_base_url": files.base_url,
+    }
+    try:
+        async with _running(tmp_path, telegram, **media) as bot:
+            links = bot.built.services.media_links
+            assert links is not None
+            stored = telegram.add_file(b"\xff\xd8\xff\xe0 a cracked jug")
+            url = links.url_for(
+                Attachment(kind="photo", fileId=stored.file_id, fileUniqueId=stored.file_unique_id)
+            )
+            path = url.removeprefix("https://bot.example.com")
+            served = await bot.http.get(path)
+            assert served.status_code == 200 and served.content == stored.content
+            assert (await bot.http.get(path + "x")).status_code == 403
+    finally:
+        await files.stop()
 
 
 async def test_an_update_with_the_right_secret_is_answered(running: Running) -> None:
@@ -250,9 +265,35 @@ async def test_an_update_telegram_delivers_again_is_answered_once(running: Runni
     assert "problem" in replies[-1] and "at least" not in replies[-1]
 
 
-async def test_metrics_are_served_after_a_complaint_filed_over_the_webhook(
-    running: Running,
+async def test_metrics_are_served_on_metrics_port_after_a_complaint_filed_over_the_webhook(
+    tmp_path: Path,
 ) -> None:
+    """/metrics is on METRICS_LISTEN:METRICS_PORT (127.0.0.1), never on the public port."""
+    metrics_port = _free_port()
+    async with _running(tmp_path, metrics_port=metrics_port) as running:
+        assert (await running.http.get("/metrics")).status_code == 404
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{metrics_port}") as private:
+            await _file_a_complaint_and_scrape(running, private)
+
+
+async def test_metrics_port_set_to_the_webhook_port_serves_metrics_there(
+    tmp_path: Path,
+) -> None:
+    async with _running(tmp_path, metrics_port=8443) as running:  # WEBHOOK_PORT's value
+        await _file_a_complaint_and_scrape(running, running.http)
+
+
+async def test_without_metrics_port_the_webhook_port_has_no_metrics(running: Running) -> None:
+    assert (await running.http.get("/metrics")).status_code == 404
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _file_a_complaint_and_scrape(running: Running, metrics: httpx.AsyncClient) -> None:
     ada = CustomerUpdates(make_user(4242, "Ada"))
     telegram = running.api.telegram
     numbers = iter(range(100, 200))
@@ -284,7 +325,7 @@ async def test_metrics_are_served_after_a_complaint_filed_over_the_webhook(
     )
     # The card, then one scrape (the gauges' database read is cached for a few seconds).
     await until(lambda: any("100001" in m.text for m in telegram.chat_messages(4242)), "card")
-    scraped = await running.http.get("/metrics")
+    scraped = await metrics.get("/metrics")
     assert registered in scraped.text
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain; version=")

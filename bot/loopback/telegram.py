@@ -171,6 +171,7 @@ class LoopbackTelegram:
         self._poll_generation = 0
         self.files: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
+        self.downloads = 0  # files served by the file URL (getFile only names them)
         self._albums = itertools.count(1)
         self.groups: dict[int, GroupChat] = {}
         # Users seen in updates (their private chats answer getChat), their messages per chat,
@@ -353,7 +354,10 @@ class LoopbackTelegram:
 
     def file_content(self, path: str) -> bytes | None:
         """What the file URL `<base>/file/bot<token>/<path>` serves (None: no such file)."""
-        return next((f.content for f in self.files.values() if f.path == path), None)
+        content = next((f.content for f in self.files.values() if f.path == path), None)
+        if content is not None:
+            self.downloads += 1
+        return content
 
     def chat_messages(self, chat_id: int) -> list[ChatMessage]:
         """The bot's messages in a chat as they look now, oldest first (deleted left out)."""

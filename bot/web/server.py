@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import tornado.web
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
+from tornado.iostream import IOStream
 from tornado.netutil import bind_sockets
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
-# Telegram's updates are a few kilobytes; anything far larger is not Telegram.
-MAX_BODY_BYTES = 1024 * 1024
+# No route reads a request body but the webhook's, which raises the limit for itself
+# (bot/web/webhook.py): a body sent to any other route is refused before it is buffered.
+MAX_BODY_BYTES = 16 * 1024
+# A connection's read buffer: headers (tornado's 64 KiB limit) and one chunk of a body being
+# streamed; nothing a client sends is ever held whole beyond that but the webhook's update.
+MAX_BUFFER_BYTES = 256 * 1024
+# Refused connections are logged at most this often (a flood would otherwise flood the log).
+REFUSED_LOG_SECONDS = 60.0
 # Path segments that are credentials (signed media links): never written to the log.
 _CREDENTIAL_SEGMENT = re.compile(r"(/media/)[^/]+")
 
@@ -71,6 +80,54 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class WebLimits:
+    """What one client may hold of the server: WEB_MAX_CONNECTIONS, WEB_IDLE_TIMEOUT_SECONDS,
+    WEB_BODY_TIMEOUT_SECONDS."""
+
+    max_connections: int = 200
+    # A connection's request headers must arrive within this, and an idle keep-alive
+    # connection is closed after it.
+    idle_timeout_seconds: float = 60.0
+    # A request's body must arrive within this (and each chunk of a file sent, see media.py).
+    body_timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebLimits:
+        """The limits the settings give."""
+        return cls(
+            max_connections=settings.web_max_connections,
+            idle_timeout_seconds=settings.web_idle_timeout_seconds,
+            body_timeout_seconds=settings.web_body_timeout_seconds,
+        )
+
+
+class _CappedHTTPServer(HTTPServer):
+    """Tornado's HTTP server, closing at once each connection beyond `max_connections`: a
+    flood of clients costs a file descriptor each for an instant, never a buffer or a task."""
+
+    max_connections = 200  # set from WebLimits
+    _refused = 0
+    _refused_logged_at = 0.0
+
+    def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> None:
+        """Serves the connection, or closes it when the server has its fill of them."""
+        if len(self._connections) >= self.max_connections:
+            stream.close()
+            self._refused += 1
+            now = time.monotonic()
+            if now - self._refused_logged_at >= REFUSED_LOG_SECONDS:
+                logger.warning(
+                    "Web server: %d connection(s) closed at once, WEB_MAX_CONNECTIONS (%d) "
+                    "being open",
+                    self._refused,
+                    self.max_connections,
+                )
+                self._refused, self._refused_logged_at = 0, now
+            return
+        super().handle_stream(stream, address)
+
+
 class WebServer:
     """A tornado HTTP server with the health endpoint and the routes it is given."""
 
@@ -82,16 +139,26 @@ class WebServer:
         routes: Sequence[Route],
         *,
         port_setting: str = "WEBHOOK_PORT",
+        limits: WebLimits | None = None,
     ) -> None:
         self.listen = listen
         # The setting a port that cannot be listened on is reported under.
         self.port_setting = port_setting
         self.requested_port = port
+        self.limits = limits or WebLimits()
         app = tornado.web.Application(
             [(re.escape(HEALTH_PATH), _Health, {"bot_app": application}), *routes],
             log_function=_log_request,
         )
-        self._server = HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=True)
+        self._server = _CappedHTTPServer(
+            app,
+            xheaders=True,
+            max_body_size=MAX_BODY_BYTES,
+            max_buffer_size=MAX_BUFFER_BYTES,
+            idle_connection_timeout=self.limits.idle_timeout_seconds,
+            body_timeout=self.limits.body_timeout_seconds,
+        )
+        self._server.max_connections = self.limits.max_connections
         self.port: int | None = None
 
     async def start(self) -> int:

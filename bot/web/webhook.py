@@ -1,4 +1,4 @@
-"""This module contains the webhook server: Telegram's updates by POST, /healthz, /metrics."""
+"""This module contains the webhook server: Telegram's updates by POST, /healthz, media links."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -15,18 +16,21 @@ from urllib.parse import urlsplit
 import tornado.web
 from telegram import Update
 from telegram.ext import ExtBot
+from tornado.http1connection import HTTP1Connection
 
 from bot.app import BuiltBot
 from bot.config import ConfigError, Settings
 from bot.lifecycle import shut_down, start, stop_on_signals, until_telegram_answers
-from bot.storage.erasures import Erasures
 from bot.web.media import media_routes
-from bot.web.metrics import METRICS_PATH, metrics_routes
-from bot.web.server import HEALTH_PATH, AnyApplication, Route, WebServer
+from bot.web.metrics import METRICS_PATH, metrics_on_public_port, metrics_routes, metrics_server
+from bot.web.server import HEALTH_PATH, AnyApplication, Route, WebLimits, WebServer
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# Telegram's updates are a few kilobytes (a message is at most 4096 characters, a few
+# entities and buttons): a body beyond this is not one, answered 413 before it is read.
+MAX_UPDATE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,14 @@ class WebhookConfig:
         return urlsplit(self.url).path.rstrip("/") or "/"
 
 
+@tornado.web.stream_request_body
 class _TelegramUpdates(tornado.web.RequestHandler):
-    """POST on the webhook path: checks the secret, then queues the update for the application."""
+    """POST on the webhook path: checks the secret, then queues the update for the application.
+
+    The secret and the announced size are checked as soon as the headers are in, before any
+    of the body is read: a client without the secret is answered 403 and its connection closed
+    at once, whatever it goes on sending, and only Telegram's updates are ever buffered (up to
+    MAX_UPDATE_BYTES, within WEB_BODY_TIMEOUT_SECONDS)."""
 
     SUPPORTED_METHODS = ("POST",)
 
@@ -74,9 +84,22 @@ class _TelegramUpdates(tornado.web.RequestHandler):
         """Tornado's per-request set-up, with the webhook server's shared objects."""
         self.bot_app = bot_app
         self.secret_token = secret_token
+        self._chunks: list[bytes] = []
 
-    async def post(self) -> None:
-        """One update from Telegram; 403 without the right secret, 400 when it is not one."""
+    def prepare(self) -> None:
+        """403 without the right secret, 413 for a body larger than an update can be."""
+        refusal = self._refusal()
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            # A refused request's connection is closed once it is answered, its body unread
+            # (tornado is not to report that body as too long besides). An update may be
+            # above the server's limit for the other routes; a chunked body beyond
+            # MAX_UPDATE_BYTES is cut off by tornado (400, the connection closed).
+            connection.set_max_body_size(sys.maxsize if refusal else MAX_UPDATE_BYTES)
+        if refusal is not None:
+            self._answer(*refusal)
+
+    def _refusal(self) -> tuple[HTTPStatus, str] | None:
         given = self.request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self.secret_token):
             logger.warning(
@@ -84,10 +107,21 @@ class _TelegramUpdates(tornado.web.RequestHandler):
                 self.request.remote_ip,
                 "wrong" if given else "no",
             )
-            self._answer(HTTPStatus.FORBIDDEN, "forbidden")
-            return
+            return HTTPStatus.FORBIDDEN, "forbidden"
+        announced = self.request.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > MAX_UPDATE_BYTES:
+            logger.warning("Webhook request refused: a body of %s bytes", announced)
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large"
+        return None
+
+    def data_received(self, chunk: bytes) -> None:
+        """A piece of the update's body (the whole is at most MAX_UPDATE_BYTES)."""
+        self._chunks.append(chunk)
+
+    async def post(self) -> None:
+        """One update from Telegram; 400 when it is not one."""
         try:
-            data = json.loads(self.request.body)
+            data = json.loads(b"".join(self._chunks))
             update = Update.de_json(data, self.bot_app.bot)
         except Exception as err:  # a malformed body must not take the server down
             logger.warning("Webhook request was not a Telegram update (%s)", type(err).__name__)
@@ -108,7 +142,7 @@ class _TelegramUpdates(tornado.web.RequestHandler):
 
 def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
     """Telegram's updates on the webhook path, the media links when they are served, and
-    /metrics."""
+    /metrics only when METRICS_PORT says so (metrics_on_public_port)."""
     secret = config.secret_token.encode()
     routes: list[Route] = [
         (
@@ -118,13 +152,10 @@ def webhook_routes(built: BuiltBot, config: WebhookConfig) -> list[Route]:
         )
     ]
     services = built.services
-    links = media_routes(
-        built.application.bot,
-        services.media_links,
-        services.settings.media_cache_dir,
-        Erasures(services.database),
-    )
-    return routes + links + metrics_routes(built.metrics)
+    settings = services.settings
+    links = media_routes(built)
+    metrics = metrics_routes(built.metrics) if metrics_on_public_port(settings) else []
+    return routes + links + metrics
 
 
 def _path_pattern(path: str) -> str:
@@ -147,16 +178,28 @@ async def serve(
     """
     stop = stop if stop is not None else stop_on_signals()
     application = built.application
-    server = WebServer(application, config.listen, config.port, webhook_routes(built, config))
+    settings = built.services.settings
+    server = WebServer(
+        application,
+        config.listen,
+        config.port,
+        webhook_routes(built, config),
+        limits=WebLimits.from_settings(settings),
+    )
+    private = metrics_server(built)
     try:
         port = await server.start()
         logger.info(
-            "Webhook server listening on %s:%d (updates on %s, health on %s)",
+            "Webhook server listening on %s:%d (updates on %s, health on %s%s)",
             config.listen,
             port,
             config.path,
             HEALTH_PATH,
+            f", {METRICS_PATH}" if metrics_on_public_port(settings) else "",
         )
+        if private is not None:
+            metrics_port = await private.start()
+            logger.info("Serving %s on %s:%d", METRICS_PATH, private.listen, metrics_port)
         if not await start(built, stop):
             return
         if application.post_init is not None:
@@ -170,7 +213,7 @@ async def serve(
                 allowed_updates=config.allowed_updates,
             )
 
-        base_url = built.services.settings.telegram_api_base_url
+        base_url = settings.telegram_api_base_url
         if not await until_telegram_answers("to register the webhook", register, stop, base_url):
             return
         logger.info("Webhook registered; serving until stopped")
@@ -180,6 +223,8 @@ async def serve(
         logger.info("Stopping the webhook server")
     finally:
         await server.stop()
+        if private is not None:
+            await private.stop()
         await shut_down(built)
 
 
