@@ -45,6 +45,7 @@ from bot.operators.threads import OperatorThreads
 from bot.poll_pacing import PacedPolls, PollPacer
 from bot.rate_limiter import RateLimiter
 from bot.services import BotApplication, Services
+from bot.storage.clock import RESYNC_SECONDS, DatabaseClock
 from bot.storage.conversations import ConversationStore
 from bot.storage.customer_data import CustomerData
 from bot.storage.customers import CustomerPreferences
@@ -107,16 +108,20 @@ def build_application(
     request: BaseRequest | None = None,
     backend: ComplaintBackend | None = None,
     http_client: httpx.AsyncClient | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
 ) -> BuiltBot:
     """Builds the Application with its handlers, storage, backend and outbox worker.
 
     `request` replaces the Bot API transport (tests); `backend` and `http_client` replace the
-    configured backend or its HTTP client.
+    configured backend or its HTTP client; `clock` the time (default: this host's, or on a
+    database several instances share, the database server's).
     """
     if settings.telegram_bot_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN: is not set (get one from @BotFather)")
     database = database_for(settings)
+    server_clock = DatabaseClock() if clock is None and database.shared else None
+    if clock is None:
+        clock = server_clock or time.time
     translator = Translator(settings.default_language)
     locks = CustomerLocks()
     updates = UpdateLog(database, clock)
@@ -316,8 +321,18 @@ def build_application(
     async def poll_statuses(context: ContextTypes.DEFAULT_TYPE) -> None:
         await poller.poll()
 
+    async def keep_time(context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert server_clock is not None
+        await server_clock.sync(database)
+
     async def post_init(app: BotApplication) -> None:
         await prepare(services)
+        if server_clock is not None:  # claims on the server's clock, whatever the hosts' say
+            await server_clock.sync(database)
+            if app.job_queue is not None:
+                app.job_queue.run_repeating(
+                    keep_time, interval=RESYNC_SECONDS, first=RESYNC_SECONDS
+                )
         await preferences.load()
         await threads.load(now=clock())
         await ratings.load(now=clock())

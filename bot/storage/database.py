@@ -95,6 +95,11 @@ class Database(ABC):
         """After an erasure: makes the old versions of the rows changed in `tables` go from
         the files (SQLite) or as far as the engine can (PostgreSQL: a VACUUM)."""
 
+    async def server_time(self) -> float | None:
+        """The database server's clock (seconds since the epoch); None for an engine in this
+        process (SQLite), whose time is this host's."""
+        return None
+
     def serialize(self, key: str) -> list[Statement]:
         """Statements that make concurrent transactions about `key` take turns (SQLite takes
         turns anyway: one writer at a time)."""

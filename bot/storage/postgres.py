@@ -138,6 +138,12 @@ class PostgresDatabase(Database):
         )
         return int(row[0]) if row is not None else 0
 
+    async def server_time(self) -> float:
+        """The server's clock now (clock_timestamp: not the transaction's start)."""
+        row = await self.fetch_one("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
+        assert row is not None
+        return float(row[0])
+
     async def reclaim(self, tables: Iterable[str]) -> None:
         """VACUUMs the tables: the erased rows' old versions (dead tuples) become free space
         for new rows instead of staying until autovacuum gets to them (docs/operating.md
