@@ -406,7 +406,7 @@ async def test_occ_create_whose_answer_is_lost_makes_one_appeasement_and_one_car
     tmp_path: Path,
 ) -> None:
     """OCC stored the appeasement, but the answer to the create was lost (a proxy's 502): the
-    retry finds it by the complaint's reference instead of creating a second refund."""
+    retry reads it back by the id the bot chose for it instead of creating a second refund."""
     settings = make_settings(
         tmp_path / "bot.sqlite3",
         complaint_backend="occ",
@@ -414,28 +414,30 @@ async def test_occ_create_whose_answer_is_lost_makes_one_appeasement_and_one_car
         occ_username="agent",
         occ_password="agent-password-123",
     )
-    stored: list[dict[str, object]] = []
+    stored: dict[str, dict[str, object]] = {}
 
     def create(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        stored.append({"id": f"app{370003 + len(stored)}", "state": "INCOMPLETE", **body})
+        # As documented: an id given in the payload that exists already creates nothing.
+        stored.setdefault(str(body["id"]), {"state": "INCOMPLETE", **body})
         return httpx.Response(502, text="Bad Gateway")  # ...from the proxy, after OCC did it
 
-    def listing(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"items": stored, "totalResults": len(stored)})
+    def read(request: httpx.Request) -> httpx.Response:
+        found = stored.get(request.url.path.rsplit("/", 1)[1])
+        return httpx.Response(200, json=found) if found else httpx.Response(404, json={})
+
+    def submit(request: httpx.Request) -> httpx.Response:
+        appeasement = stored[json.loads(request.content)["id"]]
+        appeasement["state"] = "SUBMITTED"
+        return httpx.Response(200, json=appeasement)
 
     with respx.mock(assert_all_called=False) as mock:
         mock.post(f"{OCC}/ccagent/v1/login").respond(
             json={"access_token": "tok", "token_type": "bearer", "expires_in": 900}
         )
         created = mock.post(f"{OCC}/ccagent/v1/appeasements").mock(side_effect=create)
-        mock.get(f"{OCC}/ccagent/v1/appeasements").mock(side_effect=listing)
-        mock.get(f"{OCC}/ccagent/v1/appeasements/app370003").respond(
-            json={"id": "app370003", "state": "INCOMPLETE", "orderId": "o10068"}
-        )
-        submitted = mock.post(f"{OCC}/ccagent/v1/appeasements/submit").respond(
-            json={"id": "app370003", "state": "SUBMITTED", "orderId": "o10068"}
-        )
+        submitted = mock.post(f"{OCC}/ccagent/v1/appeasements/submit").mock(side_effect=submit)
+        mock.get(url__regex=rf"{OCC}/ccagent/v1/appeasements/\w+$").mock(side_effect=read)
         async with httpx.AsyncClient() as client:
             bot = BotHarness(settings, http_client=client)
             await bot.start()
@@ -446,10 +448,11 @@ async def test_occ_create_whose_answer_is_lost_makes_one_appeasement_and_one_car
             await bot.advance(200)
             await bot.stop()
 
+    (chosen,) = stored
     assert created.call_count == 1 and len(stored) == 1
-    assert json.loads(submitted.calls[0].request.content) == {"id": "app370003"}
+    assert json.loads(submitted.calls[0].request.content) == {"id": chosen}
     cards = [m for m in ada.messages() if "Your complaint is registered" in m.text]
-    assert len(cards) == 1 and "app370003" in cards[0].text
+    assert len(cards) == 1 and chosen in cards[0].text
 
 
 async def test_a_database_error_while_submitting_never_cuts_the_backend_call_short(

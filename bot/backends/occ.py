@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -173,7 +174,9 @@ class OccBackend(ComplaintBackend):
         language = envelope.languageCode
         appeasement_id = submission.checkpoint.get(CHECKPOINT_KEY, "")
         if not appeasement_id and submission.checkpoint.get(CREATING_KEY):
-            appeasement_id = await self._find_created(submission)
+            appeasement_id = await self._find_own(submission)
+            if not appeasement_id:  # created by a version that did not choose the id
+                appeasement_id = await self._find_created(submission)
         if appeasement_id:
             current = await self._call(_read_call("read", appeasement_id), language=language)
         else:
@@ -212,6 +215,29 @@ class OccBackend(ComplaintBackend):
     def _site_headers(self) -> dict[str, str]:
         """The headers every OCC request carries: the site, when one is configured."""
         return {"X-CCSite": self._site_id} if self._site_id else {}
+
+    async def _find_own(self, submission: Submission) -> str:
+        """The appeasement an earlier attempt created under the id we chose for the complaint
+        (createAppeasement takes a caller's id and never makes a second one with it),
+        checkpointed; "" when OCC has none by that id."""
+        chosen = appeasement_id_for(submission.key)
+        try:
+            await self._call(_read_call("read", chosen), language=submission.envelope.languageCode)
+        except BackendRejected as err:
+            if err.reason is RejectionReason.NOT_FOUND:
+                return ""
+            raise BackendUnavailable(
+                f"could not read the appeasement an earlier attempt may have created "
+                f"({err.detail}); not creating another"
+            ) from err
+        logger.warning(
+            "OCC had created appeasement %s for complaint %s before its answer was lost; "
+            "adopting it",
+            chosen,
+            submission.key,
+        )
+        await submission.checkpoint_now({CHECKPOINT_KEY: chosen})
+        return chosen
 
     async def _find_created(self, submission: Submission) -> str:
         """The appeasement an earlier attempt created (its comment names the complaint's key),
@@ -266,6 +292,8 @@ class OccBackend(ComplaintBackend):
             f"(Telegram user id {envelope.user.uid}), {_reference(key)}"
         )
         return {
+            # Our own id: a create repeated after a lost answer cannot make a second one.
+            "id": appeasement_id_for(key),
             "reason": reason,
             "orderId": entity.orderId,
             "type": APPEASEMENT_TYPE,
@@ -388,6 +416,13 @@ def _comments_of(appeasement: Mapping[str, Any]) -> list[str]:
     if not isinstance(comments, list):
         return []
     return [str(c.get("comment", "")) for c in comments if isinstance(c, Mapping)]
+
+
+def appeasement_id_for(key: str) -> str:
+    """The appeasement id chosen for a complaint: stable for its idempotency key, of letters
+    and digits only (OCC's own ids look like "app370003"), and 64 bits of hash, so that two
+    complaints never meet under one id (the customer sees it as their number)."""
+    return "tg" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _reference(key: str) -> str:

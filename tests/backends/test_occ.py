@@ -26,7 +26,7 @@ from bot.backends.base import (
     StatusCode,
     Submission,
 )
-from bot.backends.occ import OccBackend, status_code_for
+from bot.backends.occ import OccBackend, appeasement_id_for, status_code_for
 from bot.complaint import Attachment, ComplaintEnvelope, ContactInfo, Customer, build_envelope
 from bot.config import Settings
 
@@ -36,6 +36,9 @@ APPEASEMENTS = "/ccagent/v1/appeasements"
 SUBMIT = "/ccagent/v1/appeasements/submit"
 SEED_ID = "app370003"
 READ = f"{APPEASEMENTS}/{SEED_ID}"
+# The id the bot chooses for complaint idem-1's appeasement (createAppeasement takes it).
+OWN_ID = appeasement_id_for("idem-1")
+OWN_READ = f"{APPEASEMENTS}/{OWN_ID}"
 USERNAME = "agent@example.com"
 PASSWORD = "Sup3r-Secret-Agent-Passw0rd"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlLXRva2VuLTE"
@@ -232,6 +235,10 @@ def occ(router: respx.MockRouter, login: respx.Route) -> dict[str, respx.Route]:
         "create": router.post(APPEASEMENTS).respond(200, json=appeasement("INCOMPLETE")),
         "submit": router.post(SUBMIT).respond(200, json=appeasement("SUBMITTED")),
         "read": router.get(READ).respond(200, json=appeasement("SUBMITTED")),
+        # None under the id we choose: what an earlier version created is looked for instead.
+        "own": router.get(OWN_READ).respond(
+            404, json=occ_error("900002", "Appeasement not found", status=404)
+        ),
     }
 
 
@@ -502,6 +509,7 @@ async def test_create_checkpoint_then_submit_the_same_id(
     assert [kind for kind, _ in events] == ["checkpoint", "create", "checkpoint", "submit"]
     assert events[0][1] == {"creating": "1"}  # a lost answer is looked for before a new create
     assert events[1][1] == {
+        "id": OWN_ID,  # ours: a create repeated after a lost answer makes no second one
         "reason": "itemArrivedDamaged",
         "orderId": "o10068",
         "type": "order",
@@ -647,6 +655,25 @@ async def test_a_create_whose_answer_was_lost_is_found_and_adopted_not_made_twic
     assert events[-1] == ("checkpoint", {"appeasement_id": SEED_ID})
     assert body_of(occ["submit"]) == {"id": SEED_ID}
     assert receipt.number == SEED_ID
+
+
+async def test_a_create_whose_answer_was_lost_is_read_back_by_the_id_we_chose(
+    backend: OccBackend, router: respx.MockRouter, occ: dict[str, respx.Route]
+) -> None:
+    occ["create"].mock(side_effect=httpx.ReadTimeout("read timed out"))
+    events: list[tuple[str, Any]] = []
+    with pytest.raises(BackendUnavailable):
+        await backend.submit(submission(events=events))
+    assert body_of(occ["create"])["id"] == OWN_ID
+
+    occ["own"].respond(200, json=ours("INCOMPLETE", OWN_ID))  # OCC did create it
+    search = router.get(APPEASEMENTS).respond(200, json=listing())
+    receipt = await backend.submit(submission(checkpoint={"creating": "1"}, events=events))
+
+    assert occ["create"].call_count == 1 and not search.called
+    assert events[-1] == ("checkpoint", {"appeasement_id": OWN_ID})
+    assert body_of(occ["submit"]) == {"id": OWN_ID}
+    assert receipt.state == "SUBMITTED"
 
 
 async def test_a_listing_without_comments_is_read_one_by_one(
