@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -120,3 +121,28 @@ async def test_mydata_names_the_shops_staff_by_role(harness_factory: StartBot) -
     assert "Jarmila" not in json.dumps(document, ensure_ascii=False)
     (answer,) = [m for m in document["complaint_messages"] if m["author"] == "operator"]
     assert answer["author_name"] == "the shop's team" and "new kettle" in answer["text"]
+
+
+@pytest.mark.both_engines
+async def test_on_postgresql_the_erased_tables_are_vacuumed(
+    harness_factory: StartBot, engine: str
+) -> None:
+    if engine != "postgres":
+        pytest.skip("SQLite's case is the bytes test above")
+    bot = await harness_factory()
+    ada = bot.customer("Ada", last_name="Quincey")
+    await ada.file_complaint(problem=PROBLEM)
+    await bot.settle()
+    database = bot.built.services.database
+    query = "SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'complaints'"
+    before = await database.fetch_one(query)
+    assert before is not None and before["last_vacuum"] is None
+    await ada.send("/forgetme")
+    await ada.press("Yes, forget me")
+    # The old row versions are made free space now, not when autovacuum gets to them.
+    for _ in range(50):
+        after = await database.fetch_one(query)
+        if after is not None and after["last_vacuum"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert after is not None and after["last_vacuum"] is not None
