@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import h11
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot.lean_http import H11Connection, StaleConnection, open_connection
+from bot.lean_http import HttpConnection, StaleConnection, open_connection
 
 # httpx's defaults, which PTB's HTTPXRequest keeps: the same timeouts whichever transport runs.
 CONNECT_SECONDS = 5.0
@@ -33,6 +32,14 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _USER_AGENT = HTTPXRequest.USER_AGENT.encode()
 _FORM = b"application/x-www-form-urlencoded"
+# What every request says after its Host, up to its Content-Length's value.
+_FIXED_HEADERS = (
+    b"\r\nUser-Agent: "
+    + _USER_AGENT
+    + b"\r\nAccept: */*\r\nContent-Type: "
+    + _FORM
+    + b"\r\nContent-Length: "
+)
 
 
 def proxy_configured(environ: dict[str, str] | None = None) -> bool:
@@ -46,7 +53,7 @@ class _Origin:
     host: str
     port: int
     tls: bool
-    idle: list[H11Connection] = field(default_factory=list)
+    idle: list[HttpConnection] = field(default_factory=list)
     # The Host header: the port too when it is not the scheme's own (RFC 9110 §7.2), as a
     # self-hosted Bot API server on its own port may insist; an IPv6 address in brackets.
     host_header: bytes = field(init=False)
@@ -63,7 +70,7 @@ class LeanRequest(BaseRequest):
 
     httpx costs about as much CPU per call as the rest of an update's work together (URL and
     header models, a connection pool scanned per request, anyio layers); a Bot API call needs
-    none of it. h11 parses the answers (bot/lean_http.py). Errors are PTB's: TimedOut for a
+    none of it; bot/lean_http.py frames the answers. Errors are PTB's: TimedOut for a
     timeout, NetworkError for a broken connection or a malformed answer.
     """
 
@@ -73,7 +80,7 @@ class LeanRequest(BaseRequest):
         self._origins: dict[str, _Origin] = {}
         self._paths: dict[str, tuple[_Origin, bytes]] = {}
         self._tls: ssl.SSLContext | None = None
-        self._open: set[H11Connection] = set()
+        self._open: set[HttpConnection] = set()
 
     @property
     def read_timeout(self) -> float | None:
@@ -116,16 +123,17 @@ class LeanRequest(BaseRequest):
             )
         origin, path = self._target(url)
         body = urlencode(request_data.json_parameters).encode() if request_data else b""
-        request = h11.Request(
-            method=method,
-            target=path,
-            headers=[
-                (b"Host", origin.host_header),
-                (b"User-Agent", _USER_AGENT),
-                (b"Accept", b"*/*"),
-                (b"Content-Type", _FORM),
-                (b"Content-Length", b"%d" % len(body)),
-            ],
+        request = b"".join(
+            (
+                method.encode(),
+                b" ",
+                path,
+                b" HTTP/1.1\r\nHost: ",
+                origin.host_header,
+                _FIXED_HEADERS,
+                b"%d\r\n\r\n" % len(body),
+                body,
+            )
         )
         write = _seconds(write_timeout, WRITE_SECONDS)
         read = _seconds(read_timeout, READ_SECONDS)
@@ -141,15 +149,15 @@ class LeanRequest(BaseRequest):
         try:
             connection = self._reusable(origin) or await self._connect(origin, connect)
             try:
-                return await self._exchange(origin, connection, request, body, write, read)
+                return await self._exchange(origin, connection, request, write, read)
             except StaleConnection:
                 # The server closed a kept-alive connection as the request went out (its
                 # keep-alive expiry) and answered nothing: once more, on a new connection.
                 connection = await self._connect(origin, connect)
-                return await self._exchange(origin, connection, request, body, write, read)
+                return await self._exchange(origin, connection, request, write, read)
         except TimeoutError as err:
             raise TimedOut from err
-        except (OSError, h11.ProtocolError) as err:
+        except OSError as err:  # MalformedAnswer and StaleConnection are ConnectionErrors
             raise NetworkError(f"Bot API connection failed: {err!r}") from err
         finally:
             self._slots.release()
@@ -157,15 +165,14 @@ class LeanRequest(BaseRequest):
     async def _exchange(
         self,
         origin: _Origin,
-        connection: H11Connection,
-        request: h11.Request,
-        body: bytes,
+        connection: HttpConnection,
+        request: bytes,
         write: float | None,
         read: float | None,
     ) -> tuple[int, bytes]:
         """One request on `connection`, which goes back to the idle ones when it may."""
         try:
-            code, payload, keep = await connection.exchange(request, body, write, read)
+            code, payload, keep = await connection.exchange(request, write, read)
         except BaseException:
             self._drop(connection)
             raise
@@ -198,7 +205,7 @@ class LeanRequest(BaseRequest):
             self._paths[url] = known
         return known
 
-    def _reusable(self, origin: _Origin) -> H11Connection | None:
+    def _reusable(self, origin: _Origin) -> HttpConnection | None:
         """The most recently used idle connection still fit for a request, if any."""
         now = time.monotonic()
         while origin.idle:
@@ -208,7 +215,7 @@ class LeanRequest(BaseRequest):
             self._drop(connection)
         return None
 
-    async def _connect(self, origin: _Origin, seconds: float | None) -> H11Connection:
+    async def _connect(self, origin: _Origin, seconds: float | None) -> HttpConnection:
         tls = self._tls_context() if origin.tls else None
         connection = await open_connection(origin.host, origin.port, tls, seconds)
         self._open.add(connection)
@@ -219,7 +226,7 @@ class LeanRequest(BaseRequest):
             self._tls = tls_context(os.environ)
         return self._tls
 
-    def _drop(self, connection: H11Connection) -> None:
+    def _drop(self, connection: HttpConnection) -> None:
         self._open.discard(connection)
         connection.close()
 
