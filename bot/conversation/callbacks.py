@@ -30,6 +30,7 @@ class Action(StrEnum):
     RESOLUTION = "rs"
     PHOTOS_DONE = "pd"
     REMOVE_FILES = "rf"
+    SKIP = "sk"  # [Skip] of an optional step of what is claimed
     LANGUAGE = "lg"
     WRITE = "wr"  # write to the operators about a complaint
     DESK = "ds"  # operator chat only
@@ -59,6 +60,7 @@ DRAFT_ACTIONS = frozenset(
         Action.RESOLUTION,
         Action.PHOTOS_DONE,
         Action.REMOVE_FILES,
+        Action.SKIP,
     }
 )
 

@@ -22,6 +22,9 @@ _FIELD_BUTTON = {
     Step.CATEGORY: "button.edit_category",
     Step.PHOTOS: "button.edit_files",
     Step.RESOLUTION: "button.edit_resolution",
+    Step.ITEMS: "button.edit_items",
+    Step.AMOUNT: "button.edit_amount",
+    Step.REFUND_ACCOUNT: "button.edit_account",
     Step.CONTACT: "button.edit_contact",
 }
 
@@ -87,6 +90,11 @@ def photos_keyboard(
     elif may_skip:
         row.append(_button(t("button.skip"), Action.PHOTOS_DONE, token))
     return InlineKeyboardMarkup([row]) if row else None
+
+
+def skip_keyboard(t: Messages, token: str) -> InlineKeyboardMarkup:
+    """[Skip] under an optional question."""
+    return InlineKeyboardMarkup([[_button(t("button.skip"), Action.SKIP, token)]])
 
 
 def resolutions_keyboard(token: str, labels: Mapping[str, str]) -> InlineKeyboardMarkup:
