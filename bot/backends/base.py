@@ -156,6 +156,8 @@ class Submission:
     key: str
     envelope: ComplaintEnvelope
     attempt: int = 1
+    # When the customer confirmed it (unix seconds): deadlines count from then, not from a retry.
+    confirmed_at: float | None = None
     checkpoint: Checkpoint = field(default_factory=dict)
     save_checkpoint: Callable[[Checkpoint], Awaitable[None]] | None = None
 
