@@ -31,8 +31,8 @@ DEFAULT_ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$"
 DEFAULT_RESOLUTIONS = "refund=Refund,replacement=Replacement,repair=Repair,none=No preference"
 DEFAULT_BIZKITHUB_RESOLUTIONS = "refund=refund,replacement=exchange,repair=repair,*="
 DEFAULT_PHOTO_CATEGORIES = ("product-related",)
-# The statuses BizKitHub's set-status documents.
-BIZKITHUB_STATUSES = ("new", "open", "wait", "resolve", "reject", "closed")
+# BizKitHub's final statuses (of those set-status documents) a customer's withdrawal may set.
+BIZKITHUB_WITHDRAWN_STATUSES = ("closed", "reject")
 BIZKITHUB_KEY_PATTERN = re.compile(r"^(PROD|DEV_|ROOT)[A-Za-z0-9]{28}$")
 CATEGORY_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # The key that maps every category not named explicitly in OCC_REASONS / BIZKITHUB_VARIANTS.
@@ -303,8 +303,8 @@ class Settings(BaseSettings):
     @field_validator("bizkithub_withdrawn_status")
     @classmethod
     def _check_withdrawn_status(cls, value: str | None) -> str | None:
-        if value is not None and value.strip() not in BIZKITHUB_STATUSES:
-            raise ValueError(f"must be one of BizKitHub's {', '.join(BIZKITHUB_STATUSES)}")
+        if value is not None and value.strip() not in BIZKITHUB_WITHDRAWN_STATUSES:
+            raise ValueError("must be closed or reject (a final status of BizKitHub's set-status)")
         return value.strip() if value is not None else None
 
     @field_validator("complaint_resolutions")

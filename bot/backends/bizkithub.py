@@ -194,6 +194,26 @@ class BizKitHubBackend(ComplaintBackend):
             detail=last_shared_message(body.get("events")),
         )
 
+    @property
+    def withdraws(self) -> bool:
+        """Only with BIZKITHUB_WITHDRAWN_STATUS: the status a withdrawal sets."""
+        return self._withdrawn_status is not None
+
+    async def withdraw(self, receipt: Receipt, envelope: ComplaintEnvelope) -> bool:
+        """Sets the complaint to BIZKITHUB_WITHDRAWN_STATUS with `set-status` (setting it
+        again is harmless, so an answer lost on the way is simply asked again)."""
+        if self._withdrawn_status is None:
+            return False
+        complaint_id = receipt.reference or receipt.number
+        body = {"complaintId": complaint_id, "status": self._withdrawn_status}
+        answer = self._checked_body(await self._request("POST", SET_STATUS_PATH, json=body))
+        if isinstance(answer, dict) and answer.get("success") is False:
+            raise BackendRejected(
+                f"{BACKEND} answered set-status of {complaint_id} with success false",
+                reason=RejectionReason.REFUSED,
+            )
+        return True
+
     async def probe(self) -> str:
         """Asks for a complaint that does not exist: any answer but a key error proves the key."""
         response = await self._request("GET", DETAIL_PATH, params={"id": PROBE_ID})

@@ -87,6 +87,25 @@ class LocalDeskBackend(ComplaintBackend):
             code=desk_status(row["status"]), text=row["status"], detail=row["note"]
         )
 
+    @property
+    def withdraws(self) -> bool:
+        """The desk is ours: a withdrawal closes the complaint there."""
+        return True
+
+    async def withdraw(self, receipt: Receipt, envelope: ComplaintEnvelope) -> bool:
+        """Closes the customer's desk complaint (the operator's note is kept)."""
+        await self._db.execute(
+            "UPDATE desk_complaints SET status = ?, updated_at = ? "
+            "WHERE number = ? AND customer_uid = ?",
+            [
+                str(StatusCode.CLOSED),
+                self._clock(),
+                desk_number(receipt.reference),
+                envelope.user.uid,
+            ],
+        )
+        return True
+
     async def note_of(self, number: str) -> str | None:
         """The operator's current note on a complaint; None when there is no such complaint."""
         row = await self._db.fetch_one(

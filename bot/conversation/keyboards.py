@@ -112,10 +112,10 @@ def contact_keyboard(t: Messages, *, optional: bool) -> ReplyKeyboardMarkup:
 
 
 def result_keyboard(
-    t: Messages, ledger_id: int | None, *, write: bool = False
+    t: Messages, ledger_id: int | None, *, write: bool = False, withdraw: bool = False
 ) -> InlineKeyboardMarkup:
-    """[Check status] [New complaint] under a result, and [Write about this complaint] when
-    there are operators to read it."""
+    """[Check status] [New complaint] under a result, [Write about this complaint] when
+    there are operators to read it, and [Withdraw] while it can be withdrawn."""
     row = [_button(t("button.new_complaint"), Action.NEW)]
     if ledger_id is None:
         return InlineKeyboardMarkup([row])
@@ -123,7 +123,21 @@ def result_keyboard(
     rows = [row]
     if write:
         rows.append([_button(t("button.write"), Action.WRITE, str(ledger_id))])
+    if withdraw:
+        rows.append([_button(t("button.withdraw"), Action.WITHDRAW, str(ledger_id))])
     return InlineKeyboardMarkup(rows)
+
+
+def withdraw_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:
+    """[Yes, withdraw it] [No, keep it] under the question."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t("button.withdraw_yes"), Action.WITHDRAW_YES, str(ledger_id)),
+                _button(t("button.withdraw_no"), Action.WITHDRAW_NO, str(ledger_id)),
+            ]
+        ]
+    )
 
 
 def write_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:

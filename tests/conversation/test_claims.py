@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli.desk import show
 from bot.complaint import ClaimedAmount, ClaimedItem
 from bot.storage.ledger import LedgerEntry
 from tests.conversation.steps import ORDER, PROBLEM
@@ -199,3 +200,21 @@ async def test_the_account_never_reaches_the_logs_even_at_debug(start_bot: Any, 
     assert "Calling Bot API endpoint" in logged
     for form in (IBAN, "2000145399", "0800 0000 1920", typed):
         assert form not in logged
+
+
+async def test_the_local_desk_keeps_what_is_claimed_and_desk_show_prints_it(
+    start_bot: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot = await start_bot()
+    ada = bot.customer("Ada")
+    await up_to_items(ada)
+    await ada.send("2x Wireless headphones Model X\nCharging cable")
+    await ada.send("1500")
+    await ada.send("19-2000145399/0800")
+    await ada.press("Submit")
+    await bot.settle()
+    assert await show(bot.settings, "100001") == 0
+    printed = capsys.readouterr().out
+    assert "  items:    2\n    2 × Wireless headphones Model X\n    1 × Charging cable" in printed
+    assert "  amount:   1500.00 CZK" in printed
+    assert f"  account:  {IBAN}" in printed  # the back office pays the refund
