@@ -32,6 +32,7 @@ from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.handlers import MENU_COMMANDS, Conversing, register_handlers
 from bot.conversation.preferences import PreferenceCommands
 from bot.conversation.ratings import RatingAnswers
+from bot.conversation.withdrawals import CustomerWithdrawals
 from bot.errors import error_handler
 from bot.i18n import Translator
 from bot.lean_request import LeanRequest, proxy_configured
@@ -57,6 +58,7 @@ from bot.storage.ledger import Ledger
 from bot.storage.ratings import RatingStore
 from bot.storage.threads import ThreadStore
 from bot.storage.updates import UpdateLog
+from bot.storage.withdrawals import WithdrawalStore
 from bot.web.links import MediaLinks
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
@@ -65,6 +67,7 @@ from bot.workers.delivery import DELIVERY_RETRY, DeliveryWorker
 from bot.workers.outbox import OutboxWorker
 from bot.workers.status_poller import StatusPoller
 from bot.workers.team_chat import TeamChat
+from bot.workers.withdrawals import WithdrawalWorker
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,8 @@ class BuiltBot:
     data_rights: DataRights
     # What polling has in hand; started afresh with each start of polling.
     pacer: PollPacer = field(default_factory=PollPacer)
+    # Tells the backend of customers' withdrawals.
+    withdrawals: WithdrawalWorker | None = None
 
     async def prepare(self) -> None:
         """Opens the database and checks the ledger against the settings before Telegram is
@@ -248,6 +253,21 @@ def build_application(
         max_in_flight=settings.submit_max_in_flight,
         claim_seconds=settings.claim_seconds,
     )
+    withdrawal_store = WithdrawalStore(database)
+    withdrawals = WithdrawalWorker(
+        withdrawal_store,
+        ledger,
+        backend,
+        worker,
+        announcements,
+        RetryPolicy(
+            base_seconds=settings.submit_retry_base_seconds,
+            max_seconds=settings.submit_retry_max_seconds,
+            give_up_seconds=give_up_seconds,
+        ),
+        clock=clock,
+        claim_seconds=settings.claim_seconds,
+    )
     services = Services(
         settings=settings,
         database=database,
@@ -305,6 +325,12 @@ def build_application(
         else None
     )
     commands.follow_ups = conversing.customers if conversing is not None else None
+    commands.withdrawals = CustomerWithdrawals(
+        services,
+        withdrawal_store,
+        wake=withdrawals.wake,
+        offered=backend.withdraws or operator is not None,
+    )
     data_rights = DataRights(services, CustomerData(database), ratings)
     register_handlers(
         application,
@@ -340,6 +366,7 @@ def build_application(
         await backend.initialize()
         await worker.start()
         await outbox.start()
+        await withdrawals.start()
         sweep = min(IDLE_SWEEP_SECONDS, settings.conversation_timeout_seconds / 2)
         if app.job_queue is not None:
             app.job_queue.run_repeating(flow.expire_idle, interval=sweep, first=sweep)
@@ -357,6 +384,7 @@ def build_application(
         await _set_menu(app, translator)
 
     async def post_stop(app: BotApplication) -> None:
+        await withdrawals.stop()
         await outbox.stop()
         await worker.stop()
         await updates.close()
@@ -370,7 +398,9 @@ def build_application(
     application.post_init = post_init
     application.post_stop = post_stop
     application.post_shutdown = post_shutdown
-    return BuiltBot(application, services, flow, commands, poller, metrics, data_rights, pacer)
+    return BuiltBot(
+        application, services, flow, commands, poller, metrics, data_rights, pacer, withdrawals
+    )
 
 
 async def prepare(services: Services) -> None:

@@ -53,6 +53,42 @@ class ContactInfo(_Model):
     email: str | None = None
 
 
+class ClaimedItem(_Model):
+    """One item the complaint is about, as the customer named it, and how many."""
+
+    label: str
+    quantity: int = 1
+
+
+class ClaimedAmount(_Model):
+    """The amount the customer claims (a refund, a credit), in CLAIM_CURRENCY."""
+
+    value: float
+    currency: str
+
+
+def masked_account(account: str) -> str:
+    """An account with all but its last 4 characters hidden ("•••• 5399")."""
+    compact = "".join(account.split())
+    return f"•••• {compact[-4:]}" if len(compact) > 4 else "••••"
+
+
+def item_lines(items: Sequence[ClaimedItem], *, label_limit: int | None = None) -> list[str]:
+    """One line per item, "2 × Wireless headphones" (labels cut to `label_limit`)."""
+    lines = []
+    for item in items:
+        label = item.label
+        if label_limit is not None and len(label) > label_limit:
+            label = label[: label_limit - 1].rstrip() + "…"
+        lines.append(f"{item.quantity} × {label}")
+    return lines
+
+
+def amount_text(amount: ClaimedAmount) -> str:
+    """The amount for a backend's plain text ("1500.50 CZK": the same in every language)."""
+    return f"{amount.value:.2f} {amount.currency}"
+
+
 def contact_line(contact: ContactInfo | None) -> str:
     """The contact as one line ("+420… · ada@example.com"), "" when none was given."""
     if contact is None:
@@ -73,14 +109,24 @@ def file_lines(attachments: Sequence[Attachment]) -> list[str]:
     return lines
 
 
-def evidence_text(entity: EntityInfo, *, resolution: bool = True, contact: bool = True) -> str:
+def evidence_text(
+    entity: EntityInfo, *, resolution: bool = True, contact: bool = True, claimed: bool = False
+) -> str:
     """The solution wanted, the contact and the files as plain text ("" when none); a
-    backend with fields of its own for the first two leaves them out."""
+    backend with fields of its own for the first two leaves them out. `claimed` adds the
+    items, the amount and the refund account (masked) for a backend without fields for them."""
     lines = []
     if resolution and entity.resolution:
         lines.append(f"Solution wanted: {entity.resolution}")
     if contact and contact_line(entity.contact):
         lines.append(f"Contact: {contact_line(entity.contact)}")
+    if claimed and entity.items:
+        lines.append(f"Items ({len(entity.items)}):")
+        lines.extend(f"- {line}" for line in item_lines(entity.items))
+    if claimed and entity.claimedAmount is not None:
+        lines.append(f"Amount claimed: {amount_text(entity.claimedAmount)}")
+    if claimed and entity.refundAccount:
+        lines.append(f"Refund to account: {masked_account(entity.refundAccount)}")
     if entity.attachments:
         lines.append(f"Files ({len(entity.attachments)}):")
         lines.extend(file_lines(entity.attachments))
@@ -98,6 +144,9 @@ class EntityInfo(_Model):
     resolution: str | None = None
     attachments: tuple[Attachment, ...] | None = None
     contact: ContactInfo | None = None
+    items: tuple[ClaimedItem, ...] | None = None
+    claimedAmount: ClaimedAmount | None = None
+    refundAccount: str | None = None  # an IBAN; never logged, masked where shown
 
 
 class Params(_Model):
@@ -181,6 +230,9 @@ def build_envelope(
     resolution: str = "",
     attachments: tuple[Attachment, ...] = (),
     contact: ContactInfo | None = None,
+    items: Sequence[ClaimedItem] = (),
+    amount: ClaimedAmount | None = None,
+    refund_account: str = "",
 ) -> ComplaintEnvelope:
     """Builds the canonical envelope of a confirmed complaint."""
     return ComplaintEnvelope(
@@ -203,6 +255,9 @@ def build_envelope(
                         resolution=resolution or None,
                         attachments=attachments or None,
                         contact=contact if contact and (contact.phone or contact.email) else None,
+                        items=tuple(items) or None,
+                        claimedAmount=amount,
+                        refundAccount=refund_account or None,
                     )
                 )
             ),

@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.claimed import checked_country, checked_currency
 from bot.operators.hours import WorkingHours
 
 BackendName = Literal["local", "middleware", "occ", "bizkithub"]
@@ -30,12 +31,15 @@ DEFAULT_ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$"
 DEFAULT_RESOLUTIONS = "refund=Refund,replacement=Replacement,repair=Repair,none=No preference"
 DEFAULT_BIZKITHUB_RESOLUTIONS = "refund=refund,replacement=exchange,repair=repair,*="
 DEFAULT_PHOTO_CATEGORIES = ("product-related",)
+# BizKitHub's final statuses (of those set-status documents) a customer's withdrawal may set.
+BIZKITHUB_WITHDRAWN_STATUSES = ("closed", "reject")
 BIZKITHUB_KEY_PATTERN = re.compile(r"^(PROD|DEV_|ROOT)[A-Za-z0-9]{28}$")
 CATEGORY_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # The key that maps every category not named explicitly in OCC_REASONS / BIZKITHUB_VARIANTS.
 ANY_CATEGORY = "*"
 
 Mapping_ = Annotated[dict[str, str], NoDecode]
+Asking = Literal["off", "optional", "required"]
 MIDDLEWARE_CREDENTIALS = "MIDDLEWARE_TOKEN (or MIDDLEWARE_USERNAME and MIDDLEWARE_PASSWORD)"
 
 
@@ -204,6 +208,35 @@ class Settings(BaseSettings):
         default_factory=lambda: parse_mapping(DEFAULT_RESOLUTIONS)
     )
     ask_contact: Literal["off", "optional", "required"] = "off"
+    # What is claimed (bot/claimed.py): the items, the amount, the account a refund goes to.
+    ask_items: Asking = Field(default="off", description="the ITEMS step: off, optional, required")
+    ask_amount: Asking = Field(
+        default="off", description="the AMOUNT step (needs CLAIM_CURRENCY): off, optional, required"
+    )
+    ask_refund_account: Asking = Field(
+        default="off",
+        description="the REFUND ACCOUNT step, for REFUND_RESOLUTIONS only: off, optional, required",
+    )
+    refund_resolutions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["refund"],
+        description="the solution codes whose complaints are asked for a refund account",
+    )
+    claim_currency: str | None = Field(
+        default=None, description="ISO 4217 code of the claimed amounts, e.g. CZK"
+    )
+    refund_country: str | None = Field(
+        default=None,
+        description="ISO 3166-1 alpha-2 country of a refund account typed without an IBAN",
+    )
+    complaint_due_days: int | None = Field(
+        default=None, ge=1, le=3650, description="days from filing to BizKitHub's dueDate"
+    )
+    occ_refund_type: str = Field(
+        default="externalRefund", description="OCC appeasementRefunds[].refundType"
+    )
+    bizkithub_withdrawn_status: str | None = Field(
+        default=None, description="the BizKitHub status a customer's withdrawal sets (closed)"
+    )
     media_base_url: str | None = None
     media_link_secret: SecretStr | None = None
     media_link_days: int = Field(default=30, ge=1, le=3650)
@@ -250,12 +283,29 @@ class Settings(BaseSettings):
     def _parse_mapping_with_empty_values(cls, value: object) -> dict[str, str]:
         return parse_mapping(value, empty_values=True)
 
-    @field_validator("photo_categories", mode="before")
+    @field_validator("photo_categories", "refund_resolutions", mode="before")
     @classmethod
     def _parse_codes(cls, value: object) -> object:
         if isinstance(value, str):
             return [code.strip() for code in value.split(",") if code.strip()]
         return value
+
+    @field_validator("claim_currency")
+    @classmethod
+    def _check_currency(cls, value: str | None) -> str | None:
+        return checked_currency(value) if value is not None else None
+
+    @field_validator("refund_country")
+    @classmethod
+    def _check_country(cls, value: str | None) -> str | None:
+        return checked_country(value) if value is not None else None
+
+    @field_validator("bizkithub_withdrawn_status")
+    @classmethod
+    def _check_withdrawn_status(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() not in BIZKITHUB_WITHDRAWN_STATUSES:
+            raise ValueError("must be closed or reject (a final status of BizKitHub's set-status)")
+        return value.strip() if value is not None else None
 
     @field_validator("complaint_resolutions")
     @classmethod
@@ -344,6 +394,7 @@ class Settings(BaseSettings):
                     f"BIZKITHUB_RESOLUTIONS: has no value for resolutions {', '.join(missing)} "
                     "(or use *=…)"
                 )
+        self._check_claimed()
         if self.photo_categories is not None:
             unknown = [c for c in self.photo_categories if c not in self.complaint_categories]
             if unknown:
@@ -379,6 +430,21 @@ class Settings(BaseSettings):
                     "when BOT_MODE=webhook"
                 )
         return self
+
+    def _check_claimed(self) -> None:
+        """The amount needs its currency; the account a solution that asks for it."""
+        if self.ask_amount != "off" and self.claim_currency is None:
+            raise ValueError("CLAIM_CURRENCY: is required when ASK_AMOUNT is not off (e.g. CZK)")
+        if self.ask_refund_account != "off" and not self.refund_account_resolutions:
+            raise ValueError(
+                "REFUND_RESOLUTIONS: names none of the solutions of COMPLAINT_RESOLUTIONS, so "
+                "ASK_REFUND_ACCOUNT would never ask"
+            )
+
+    @property
+    def refund_account_resolutions(self) -> frozenset[str]:
+        """The offered solutions whose complaints are asked for a refund account."""
+        return frozenset(c for c in self.refund_resolutions if c in self.complaint_resolutions)
 
     @property
     def order_id_regex(self) -> re.Pattern[str]:

@@ -12,8 +12,10 @@ from types import TracebackType
 
 REDACTED = "[REDACTED]"
 # Shapes of secrets whatever their value: bot tokens (also inside Bot API URLs, where "bot"
-# runs into the token's digits), Authorization headers (also as bytes), and credentials as
-# query or form parameters or as JSON / dict entries.
+# runs into the token's digits), Authorization headers (also as bytes), credentials as
+# query or form parameters or as JSON / dict entries, and customers' refund accounts (IBANs,
+# compact or in groups of four, and Czech `[prefix-]number/bank code`), which libraries'
+# DEBUG logs of updates and SQL parameters would otherwise carry.
 SECRET_PATTERNS = (
     re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}"),
     re.compile(
@@ -24,6 +26,11 @@ SECRET_PATTERNS = (
         r"(?i)((?:api_?key|access_token|refresh_token|id_token|client_secret|password|passwd"
         r"|secret_token)(?:=|['\"]\s*:\s*(?:b(?=['\"]))?['\"]))[^&\s'\"]+"
     ),
+    re.compile(
+        r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
+    ),
+    re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?\d{4}){2,7}(?: ?\d{1,4})?(?![A-Za-z0-9])"),
+    re.compile(r"(?<![\w/-])(?:\d{1,6}-)?\d{2,10}/\d{4}(?![\w/])"),
 )
 # Libraries whose request logs carry URLs (the Bot API URL contains the token).
 NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "aiosqlite")

@@ -81,6 +81,22 @@ def test_media_links_are_signed_with_the_deep_link_secret_unless_they_have_their
     assert load_settings(telegram_bot_token=TOKEN).media_secret == "media-link-secret-0123"
 
 
+def test_what_is_claimed_is_asked_only_when_turned_on() -> None:
+    settings = load_settings(telegram_bot_token=TOKEN)
+    assert (settings.ask_items, settings.ask_amount, settings.ask_refund_account) == ("off",) * 3
+    assert settings.refund_resolutions == ["refund"]
+    assert settings.claim_currency is None and settings.refund_country is None
+    assert settings.complaint_due_days is None and settings.bizkithub_withdrawn_status is None
+    assert settings.occ_refund_type == "externalRefund"
+
+
+def test_currency_and_country_codes_are_read_in_any_case() -> None:
+    settings = load_settings(
+        telegram_bot_token=TOKEN, ask_amount="required", claim_currency="czk", refund_country="cz"
+    )
+    assert (settings.claim_currency, settings.refund_country) == ("CZK", "CZ")
+
+
 def test_categories_also_read_as_json() -> None:
     settings = load_settings(complaint_categories='{"a": "Label, with comma"}')
     assert settings.complaint_categories == {"a": "Label, with comma"}
@@ -148,6 +164,19 @@ def test_categories_also_read_as_json() -> None:
             },
             "BIZKITHUB_RESOLUTIONS",
         ),
+        ({"ASK_ITEMS": "always"}, "ASK_ITEMS"),
+        ({"ASK_AMOUNT": "optional"}, "CLAIM_CURRENCY"),
+        ({"ASK_AMOUNT": "optional", "CLAIM_CURRENCY": "KCS"}, "CLAIM_CURRENCY"),
+        ({"CLAIM_CURRENCY": "crowns"}, "CLAIM_CURRENCY"),
+        ({"REFUND_COUNTRY": "CZE"}, "REFUND_COUNTRY"),
+        ({"REFUND_COUNTRY": "XX"}, "REFUND_COUNTRY"),
+        ({"COMPLAINT_DUE_DAYS": "0"}, "COMPLAINT_DUE_DAYS"),
+        ({"ASK_REFUND_ACCOUNT": "required", "REFUND_RESOLUTIONS": "money"}, "REFUND_RESOLUTIONS"),
+        (
+            {"ASK_REFUND_ACCOUNT": "optional", "COMPLAINT_RESOLUTIONS": "repair=Repair"},
+            "REFUND_RESOLUTIONS",
+        ),
+        ({"BIZKITHUB_WITHDRAWN_STATUS": "gone"}, "BIZKITHUB_WITHDRAWN_STATUS"),
         ({"BOT_MODE": "webhook"}, "WEBHOOK_URL"),
         (
             {

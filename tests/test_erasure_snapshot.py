@@ -146,3 +146,42 @@ async def test_on_postgresql_the_erased_tables_are_vacuumed(
             break
         await asyncio.sleep(0.1)
     assert after is not None and after["last_vacuum"] is not None
+
+
+@pytest.mark.both_engines
+async def test_forgetme_erases_the_refund_account_from_the_ledger_and_the_desk(
+    harness_factory: StartBot, tmp_path: Path
+) -> None:
+    iban = "CZ6508000000192000145399"
+    bot = await harness_factory(
+        complaint_resolutions={"refund": "Refund"},
+        ask_items="required",
+        ask_amount="required",
+        ask_refund_account="required",
+        claim_currency="CZK",
+    )
+    ada = bot.customer("Ada", last_name="Quincey")
+    await ada.send("/complaint")
+    await ada.send("748596")
+    await ada.send(PROBLEM)
+    await ada.press("Product-related")
+    await ada.press("Refund")
+    await ada.send("2x Wireless headphones Model X")
+    await ada.send("1500")
+    await ada.send("19-2000145399/0800")
+    await ada.press("Submit")
+    await bot.settle()
+    database = bot.built.services.database
+    assert iban in await everything(database)  # the ledger's envelope and the desk's row
+    assert await set_status(bot.settings, "100001", "resolved") == 0
+    await bot.settle()
+    await ada.send("/forgetme")
+    await ada.press("Yes, forget me")
+    await bot.settle()
+    after = await everything(database)
+    assert iban not in after and "Quincey" not in after
+    assert "Wireless headphones Model X" in after  # what was claimed is no personal data
+    if not database.shared:
+        files = [tmp_path / "bot.sqlite3", tmp_path / "bot.sqlite3-wal"]
+        raw = b"".join(path.read_bytes() for path in files if path.exists())
+        assert iban.encode() not in raw and b"2000145399" not in raw

@@ -156,6 +156,8 @@ class Submission:
     key: str
     envelope: ComplaintEnvelope
     attempt: int = 1
+    # When the customer confirmed it (unix seconds): deadlines count from then, not from a retry.
+    confirmed_at: float | None = None
     checkpoint: Checkpoint = field(default_factory=dict)
     save_checkpoint: Callable[[Checkpoint], Awaitable[None]] | None = None
 
@@ -183,6 +185,16 @@ class ComplaintBackend(ABC):
     @abstractmethod
     async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
         """The current status of a registered complaint."""
+
+    @property
+    def withdraws(self) -> bool:
+        """Whether `withdraw` tells the backend (else operators are told to close it there)."""
+        return False
+
+    async def withdraw(self, receipt: Receipt, envelope: ComplaintEnvelope) -> bool:
+        """Tells the backend that the customer withdrew the complaint; False when its API
+        has no way to (the operator chat is told instead). Telling it twice does no harm."""
+        return False
 
     async def probe(self) -> str:
         """Checks that the backend is reachable and accepts our credentials; says what it did.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import httpx
@@ -38,7 +38,10 @@ logger = logging.getLogger(__name__)
 BACKEND = "BizKitHub"
 CREATE_PATH = "/api/v1/shop/complaint/create"
 DETAIL_PATH = "/api/v1/shop/complaint/detail"
+SET_STATUS_PATH = "/api/v1/shop/complaint/set-status"
 PROBE_ID = "probe-0"
+# A Czech payment's variable symbol has at most ten digits.
+VARIABLE_SYMBOL_DIGITS = 10
 KEY_ERROR_PREFIX = "PUBLIC_API_KEY_"
 VALIDATION_ERROR = "INTERNAL_VALIDATION_FAILED"
 RATE_LIMIT_ERRORS = frozenset({"INTERNAL_TOO_MANY_REQUESTS", "RATE_LIMIT_EXCEEDED"})
@@ -92,12 +95,16 @@ class BizKitHubBackend(ComplaintBackend):
         api_key: SecretStr,
         variants: Mapping[str, str],
         resolutions: Mapping[str, str] | None = None,
+        due_days: int | None = None,
+        withdrawn_status: str | None = None,
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._variants = dict(variants)
         self._resolutions = dict(resolutions or {})
+        self._due_days = due_days
+        self._withdrawn_status = withdrawn_status
 
     @classmethod
     def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> BizKitHubBackend:
@@ -110,11 +117,13 @@ class BizKitHubBackend(ComplaintBackend):
             api_key=settings.bizkithub_api_key,
             variants=settings.bizkithub_variants,
             resolutions=settings.bizkithub_resolutions,
+            due_days=settings.complaint_due_days,
+            withdrawn_status=settings.bizkithub_withdrawn_status,
         )
 
     async def submit(self, submission: Submission) -> Receipt:
         """Creates the complaint; the receipt's number and reference are BizKitHub's id."""
-        payload = self.payload(submission.envelope)
+        payload = self.payload(submission.envelope, confirmed_at=submission.confirmed_at)
 
         async def create() -> Receipt:
             response = await self._request("POST", CREATE_PATH, creating=True, json=payload)
@@ -128,8 +137,10 @@ class BizKitHubBackend(ComplaintBackend):
         # No idempotency key: a create whose answer is lost is never sent again blindly.
         return await create_once(submission, BACKEND, create)
 
-    def payload(self, envelope: ComplaintEnvelope) -> dict[str, Any]:
-        """The create call's JSON body for one envelope."""
+    def payload(
+        self, envelope: ComplaintEnvelope, *, confirmed_at: float | None = None
+    ) -> dict[str, Any]:
+        """The create call's JSON body for one envelope (confirmed at `confirmed_at`)."""
         category = envelope.entity.category
         variant = mapped_value(self._variants, category)
         if not variant:
@@ -154,6 +165,10 @@ class BizKitHubBackend(ComplaintBackend):
             body["email"] = entity.contact.email
         if entity.contact is not None and entity.contact.phone:
             body["phone"] = entity.contact.phone
+        body.update(claimed_fields(envelope))
+        if self._due_days is not None and confirmed_at is not None:
+            due = datetime.fromtimestamp(confirmed_at, UTC) + timedelta(days=self._due_days)
+            body["dueDate"] = due.strftime("%Y-%m-%dT%H:%M:%S.") + f"{due.microsecond // 1000:03d}Z"
         return body
 
     async def status(self, receipt: Receipt, envelope: ComplaintEnvelope) -> ComplaintStatus:
@@ -178,6 +193,26 @@ class BizKitHubBackend(ComplaintBackend):
             text=text,
             detail=last_shared_message(body.get("events")),
         )
+
+    @property
+    def withdraws(self) -> bool:
+        """Only with BIZKITHUB_WITHDRAWN_STATUS: the status a withdrawal sets."""
+        return self._withdrawn_status is not None
+
+    async def withdraw(self, receipt: Receipt, envelope: ComplaintEnvelope) -> bool:
+        """Sets the complaint to BIZKITHUB_WITHDRAWN_STATUS with `set-status` (setting it
+        again is harmless, so an answer lost on the way is simply asked again)."""
+        if self._withdrawn_status is None:
+            return False
+        complaint_id = receipt.reference or receipt.number
+        body = {"complaintId": complaint_id, "status": self._withdrawn_status}
+        answer = self._checked_body(await self._request("POST", SET_STATUS_PATH, json=body))
+        if isinstance(answer, dict) and answer.get("success") is False:
+            raise BackendRejected(
+                f"{BACKEND} answered set-status of {complaint_id} with success false",
+                reason=RejectionReason.REFUSED,
+            )
+        return True
 
     async def probe(self) -> str:
         """Asks for a complaint that does not exist: any answer but a key error proves the key."""
@@ -237,6 +272,26 @@ class BizKitHubBackend(ComplaintBackend):
     def _scrub(self, text: str) -> str:
         """The text with the API key masked, should the backend echo it."""
         return scrub(text, [self._api_key.get_secret_value()])
+
+
+def claimed_fields(envelope: ComplaintEnvelope) -> dict[str, Any]:
+    """The create call's fields of what is claimed (only those the customer gave): the items,
+    the amount and its currency, the refund account (an IBAN, its country) and, as the
+    transfer's variable symbol, the order number when it is one (digits only, at most 10)."""
+    entity = envelope.entity
+    fields: dict[str, Any] = {}
+    if entity.items:
+        fields["items"] = [{"label": i.label, "quantity": i.quantity} for i in entity.items]
+    if entity.claimedAmount is not None:
+        fields["price"] = entity.claimedAmount.value
+        fields["currency"] = entity.claimedAmount.currency
+    if entity.refundAccount:
+        fields["refundBankAccount"] = entity.refundAccount
+        fields["refundCountry"] = entity.refundAccount[:2]
+        order = entity.orderId
+        if order.isascii() and order.isdigit() and len(order) <= VARIABLE_SYMBOL_DIGITS:
+            fields["refundVariableSymbol"] = order
+    return fields
 
 
 def last_shared_message(events: object) -> str:

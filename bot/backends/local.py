@@ -15,7 +15,7 @@ from bot.backends.base import (
     StatusCode,
     Submission,
 )
-from bot.complaint import ComplaintEnvelope, contact_line
+from bot.complaint import ComplaintEnvelope, amount_text, contact_line
 from bot.storage.database import Database, Statement
 
 
@@ -36,9 +36,9 @@ class LocalDeskBackend(ComplaintBackend):
         rows = await self._db.write_returning(
             """
             INSERT INTO desk_complaints (idempotency_key, customer_uid, customer_name, order_id,
-                category, problem, language, resolution, contact, attachments, created_at,
-                updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                category, problem, language, resolution, contact, attachments, items,
+                claimed_amount, refund_account, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING number, status
             """,
@@ -53,6 +53,9 @@ class LocalDeskBackend(ComplaintBackend):
                 entity.resolution or "",
                 contact_line(entity.contact),
                 json.dumps([a.model_dump(exclude_none=True) for a in entity.attachments or ()]),
+                json.dumps([item.model_dump() for item in entity.items or ()], ensure_ascii=False),
+                amount_text(entity.claimedAmount) if entity.claimedAmount is not None else "",
+                entity.refundAccount or "",
                 now,
                 now,
             ],
@@ -83,6 +86,25 @@ class LocalDeskBackend(ComplaintBackend):
         return ComplaintStatus(
             code=desk_status(row["status"]), text=row["status"], detail=row["note"]
         )
+
+    @property
+    def withdraws(self) -> bool:
+        """The desk is ours: a withdrawal closes the complaint there."""
+        return True
+
+    async def withdraw(self, receipt: Receipt, envelope: ComplaintEnvelope) -> bool:
+        """Closes the customer's desk complaint (the operator's note is kept)."""
+        await self._db.execute(
+            "UPDATE desk_complaints SET status = ?, updated_at = ? "
+            "WHERE number = ? AND customer_uid = ?",
+            [
+                str(StatusCode.CLOSED),
+                self._clock(),
+                desk_number(receipt.reference),
+                envelope.user.uid,
+            ],
+        )
+        return True
 
     async def note_of(self, number: str) -> str | None:
         """The operator's current note on a complaint; None when there is no such complaint."""

@@ -45,6 +45,15 @@ class MeasuredBackend(ComplaintBackend):
         """The adapter's status, measured."""
         return await self._measured("status", self.inner.status(receipt, envelope))
 
+    @property
+    def withdraws(self) -> bool:
+        """Whether the adapter tells its backend of withdrawals."""
+        return self.inner.withdraws
+
+    async def withdraw(self, receipt: Receipt, envelope: ComplaintEnvelope) -> bool:
+        """The adapter's withdraw, measured."""
+        return await self._measured("withdraw", self.inner.withdraw(receipt, envelope))
+
     async def probe(self) -> str:
         """The adapter's probe, measured."""
         return await self._measured("probe", self.inner.probe())

@@ -136,11 +136,13 @@ class OccBackend(ComplaintBackend):
         site_id: str | None,
         reasons: Mapping[str, str],
         clock: Callable[[], float] = time.monotonic,
+        refund_type: str = "externalRefund",
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._site_id = site_id or None
         self._reasons = dict(reasons)
+        self._refund_type = refund_type
         self._auth = OccAuth(
             client,
             base_url=self._base_url,
@@ -166,6 +168,7 @@ class OccBackend(ComplaintBackend):
             password=settings.occ_password,
             site_id=settings.occ_site_id,
             reasons=settings.occ_reasons,
+            refund_type=settings.occ_refund_type,
         )
 
     async def submit(self, submission: Submission) -> Receipt:
@@ -291,16 +294,27 @@ class OccBackend(ComplaintBackend):
             f"Filed via Telegram by {envelope.customer_name()} "
             f"(Telegram user id {envelope.user.uid}), {_reference(key)}"
         )
-        return {
+        # The solution wanted, the contact, the files, the items and the account (masked)
+        # have no fields of their own.
+        evidence = evidence_text(entity, claimed=True)
+        body: dict[str, Any] = {
             # Our own id: a create repeated after a lost answer cannot make a second one.
             "id": appeasement_id_for(key),
             "reason": reason,
             "orderId": entity.orderId,
             "type": APPEASEMENT_TYPE,
-            # The solution wanted, the contact and the files have no fields of their own.
-            "notes": "\n\n".join(filter(None, [entity.problemStatment, evidence_text(entity)])),
+            "notes": "\n\n".join(filter(None, [entity.problemStatment, evidence])),
             "comments": [{"comment": comment}],
         }
+        if entity.claimedAmount is not None:
+            body["appeasementRefunds"] = [
+                {
+                    "amount": entity.claimedAmount.value,
+                    "currencyCode": entity.claimedAmount.currency,
+                    "refundType": self._refund_type,
+                }
+            ]
+        return body
 
     async def _call(
         self, call: _Call, *, language: str | None, body: Mapping[str, Any] | None = None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bot.backends.base import StatusCode
 from bot.backends.local import LocalDeskBackend, desk_number
-from bot.complaint import Attachment, file_lines
+from bot.complaint import Attachment, ClaimedItem, file_lines, item_lines
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.operators.desk import DeskChanges
@@ -91,6 +91,13 @@ async def show(settings: Settings, number: str | None) -> int:
             print(f"  problem:  {row['problem']}")
             print(f"  solution: {row['resolution'] or '-'}")
             print(f"  contact:  {row['contact'] or '-'}")
+            items = [ClaimedItem.model_validate(i) for i in json.loads(row["items"] or "[]")]
+            print(f"  items:    {len(items) or '-'}")
+            for line in item_lines(items):
+                print(f"    {line}")
+            print(f"  amount:   {row['claimed_amount'] or '-'}")
+            # The back office pays the refund: the whole IBAN, printed, never logged.
+            print(f"  account:  {row['refund_account'] or '-'}")
             print(f"  note:     {row['note'] or '-'}")
             files = [Attachment.model_validate(f) for f in json.loads(row["attachments"] or "[]")]
             print(f"  files:    {len(files) or '-'}")

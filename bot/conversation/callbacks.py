@@ -30,6 +30,7 @@ class Action(StrEnum):
     RESOLUTION = "rs"
     PHOTOS_DONE = "pd"
     REMOVE_FILES = "rf"
+    SKIP = "sk"  # [Skip] of an optional step of what is claimed
     LANGUAGE = "lg"
     WRITE = "wr"  # write to the operators about a complaint
     DESK = "ds"  # operator chat only
@@ -37,10 +38,16 @@ class Action(StrEnum):
     RATING_SKIP = "rn"  # token: ledger id; no comment on the rating
     FORGET = "fg"  # token: when asked (unix seconds), argument: the customer's signature
     KEEP = "fk"  # [No] under the /forgetme question
+    WITHDRAW = "wd"  # token: ledger id; asks to confirm
+    WITHDRAW_YES = "wy"  # token: ledger id
+    WITHDRAW_NO = "wn"  # token: ledger id
 
 
 # Buttons carrying a ledger id as their token (the press is checked against its owner).
-LEDGER_ACTIONS = frozenset({Action.STATUS, Action.WRITE, Action.RATE, Action.RATING_SKIP})
+WITHDRAW_ACTIONS = frozenset({Action.WITHDRAW, Action.WITHDRAW_YES, Action.WITHDRAW_NO})
+LEDGER_ACTIONS = frozenset(
+    {Action.STATUS, Action.WRITE, Action.RATE, Action.RATING_SKIP, *WITHDRAW_ACTIONS}
+)
 RATING_STARS = frozenset({"1", "2", "3", "4", "5"})
 # The signature of a [Yes, forget me] button: hex digits of a keyed hash of customer and time.
 FORGET_SIGNATURE_DIGITS = 16
@@ -59,6 +66,7 @@ DRAFT_ACTIONS = frozenset(
         Action.RESOLUTION,
         Action.PHOTOS_DONE,
         Action.REMOVE_FILES,
+        Action.SKIP,
     }
 )
 
@@ -97,7 +105,7 @@ def decode(data: object) -> Press | None:
         return None
     if action is Action.RATE and argument not in RATING_STARS:
         return None
-    if action is Action.RATING_SKIP and argument:
+    if action in (Action.RATING_SKIP, *WITHDRAW_ACTIONS) and argument:
         return None
     if action is Action.FORGET and not (_is_ledger_id(token) and _is_signature(argument)):
         return None

@@ -13,12 +13,13 @@ from telegram.ext import ContextTypes
 
 from bot.backends.base import BackendError, ComplaintStatus, StatusCode
 from bot.conversation import render
-from bot.conversation.callbacks import Action, decode
+from bot.conversation.callbacks import WITHDRAW_ACTIONS, Action, decode
 from bot.conversation.flow import ComplaintFlow, send, user_of
 from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.keyboards import complaints_keyboard, result_keyboard, start_keyboard
 from bot.conversation.presses import answer_press
 from bot.conversation.render import Reply
+from bot.conversation.withdrawals import CustomerWithdrawals
 from bot.deeplinks import verify_payload
 from bot.i18n import Messages
 from bot.services import Services
@@ -40,6 +41,8 @@ class CustomerCommands:
         self.flow = flow
         # [Write about this complaint] (set when there is an operator chat).
         self.follow_ups: CustomerFollowUps | None = None
+        # [Withdraw] (set when the backend or the operators can be told).
+        self.withdrawals: CustomerWithdrawals | None = None
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: the greeting and [Raise a complaint]; a signed deep link starts a draft."""
@@ -125,6 +128,11 @@ class CustomerCommands:
                 await answer_press(query, t("unexpected.stale_button"))
                 return
             await self.follow_ups.on_write(update, press)
+        elif press.action in WITHDRAW_ACTIONS:
+            if self.withdrawals is None:
+                await answer_press(query, t("unexpected.stale_button"))
+                return
+            await self.withdrawals.on_press(update, press)
         else:
             await self.flow.on_draft_button(update, press)
 
@@ -146,7 +154,14 @@ class CustomerCommands:
         if thread:
             text = render.fit("\n\n".join([text, render.thread_lines(t, thread)]))
         write = self.follow_ups is not None and entry.complaint_number is not None
-        return Reply(text, result_keyboard(t, entry.id, write=write))
+        withdraw = False
+        if self.withdrawals is not None:
+            if await self.withdrawals.requested(entry):
+                text = "\n\n".join([text, t("withdraw.pending")])
+            # Asked after the status is read: a complaint decided just now offers no [Withdraw].
+            fresh = await self.s.ledger.get(entry.id)
+            withdraw = fresh is not None and await self.withdrawals.may_withdraw(fresh)
+        return Reply(text, result_keyboard(t, entry.id, write=write, withdraw=withdraw))
 
     async def _describe(self, t: Messages, entry: LedgerEntry) -> str:
         """The status of a complaint: asked of the backend when it is registered there."""

@@ -7,7 +7,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.complaint import Attachment
+from bot.complaint import Attachment, ClaimedItem
 from bot.conversation.states import Step
 
 MAX_ATTACHMENTS = 10
@@ -35,6 +35,11 @@ class Draft(BaseModel):
     resolution: str = ""
     phone: str = ""
     email: str = ""
+    # What is claimed: the items, the amount (a decimal in CLAIM_CURRENCY, "1500.50") and the
+    # refund account (an IBAN, checked).
+    items: list[ClaimedItem] = []
+    amount: str = ""
+    refund_account: str = ""
     # The album being received, and the answer that is edited as its files arrive.
     album: str = ""
     album_answer: int | None = None

@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot.complaint import Attachment, ContactInfo, build_envelope
 from bot.config import DEFAULT_ORDER_ID_PATTERN
-from bot.conversation import render, results
+from bot.conversation import claims, render, results
 from bot.conversation.callbacks import Action, Press
 from bot.conversation.draft import (
     PROBLEM_MAX_LENGTH,
@@ -34,7 +34,7 @@ from bot.conversation.keyboards import start_keyboard, unfinished_keyboard
 from bot.conversation.presses import answer_press
 from bot.conversation.questions import question, with_notice
 from bot.conversation.render import Reply
-from bot.conversation.route import after, editable
+from bot.conversation.route import advance_after_resolution, after, editable, may_skip
 from bot.conversation.states import Step
 from bot.i18n import Messages
 from bot.services import Services, customer_of
@@ -50,6 +50,7 @@ VALID_PRESSES: dict[Action, frozenset[Step]] = {
     Action.PHOTOS_DONE: frozenset({Step.PHOTOS}),
     Action.REMOVE_FILES: frozenset({Step.PHOTOS}),
     Action.RESOLUTION: frozenset({Step.RESOLUTION}),
+    Action.SKIP: claims.CLAIM_STEPS,
     Action.SUBMIT: frozenset({Step.CONFIRM}),
     Action.EDIT: frozenset({Step.CONFIRM}),
     Action.CANCEL: frozenset({Step.CONFIRM}),
@@ -185,6 +186,12 @@ class ComplaintFlow:
                 if code is None:
                     return t("resolution.use_buttons")
                 draft.resolution = code
+                advance_after_resolution(draft, settings)
+                return None
+            case Step.ITEMS | Step.AMOUNT | Step.REFUND_ACCOUNT:
+                notice = claims.take_claim(t, draft, text, settings)
+                if notice is not None:
+                    return notice
             case Step.CONTACT:
                 skipped = text.strip().casefold() == t("button.skip").casefold()
                 if not (skipped and settings.ask_contact == "optional"):
@@ -303,7 +310,10 @@ class ComplaintFlow:
                 draft.album = ""
             case Action.RESOLUTION:
                 draft.resolution = press.argument
-                draft.advance(after(Step.RESOLUTION, draft, self.s.settings))
+                advance_after_resolution(draft, self.s.settings)
+            case Action.SKIP:
+                claims.skip(draft)
+                draft.advance(after(draft.step, draft, self.s.settings))
             case Action.EDIT:
                 draft.step = Step.CHOOSE_EDIT
             case Action.EDIT_FIELD:
@@ -331,6 +341,8 @@ class ComplaintFlow:
                 return not press.argument and (bool(draft.attachments) or not required)
             case Action.REMOVE_FILES:
                 return not press.argument and draft.editing and bool(draft.attachments)
+            case Action.SKIP:
+                return not press.argument and may_skip(draft.step, self.s.settings)
         return not press.argument
 
     async def _stale_press(
@@ -361,6 +373,7 @@ class ComplaintFlow:
         query = update.callback_query
         assert query is not None
         user = query.from_user
+        amount, account = claims.draft_claim(draft, self.s.settings)
         envelope = build_envelope(
             customer_of(user),
             order_id=draft.order_id,
@@ -371,6 +384,9 @@ class ComplaintFlow:
             resolution=draft.resolution,
             attachments=self._linked(tuple(draft.attachments)),
             contact=ContactInfo(phone=draft.phone or None, email=draft.email or None),
+            items=draft.items,
+            amount=amount,
+            refund_account=account,
         )
         message_id = query.message.message_id if query.message is not None else None
         # The complaint, the end of the draft and the update: one transaction.

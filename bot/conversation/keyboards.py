@@ -22,6 +22,9 @@ _FIELD_BUTTON = {
     Step.CATEGORY: "button.edit_category",
     Step.PHOTOS: "button.edit_files",
     Step.RESOLUTION: "button.edit_resolution",
+    Step.ITEMS: "button.edit_items",
+    Step.AMOUNT: "button.edit_amount",
+    Step.REFUND_ACCOUNT: "button.edit_account",
     Step.CONTACT: "button.edit_contact",
 }
 
@@ -89,6 +92,11 @@ def photos_keyboard(
     return InlineKeyboardMarkup([row]) if row else None
 
 
+def skip_keyboard(t: Messages, token: str) -> InlineKeyboardMarkup:
+    """[Skip] under an optional question."""
+    return InlineKeyboardMarkup([[_button(t("button.skip"), Action.SKIP, token)]])
+
+
 def resolutions_keyboard(token: str, labels: Mapping[str, str]) -> InlineKeyboardMarkup:
     """One button per solution offered, two to a row."""
     buttons = [_button(label, Action.RESOLUTION, token, code) for code, label in labels.items()]
@@ -104,10 +112,10 @@ def contact_keyboard(t: Messages, *, optional: bool) -> ReplyKeyboardMarkup:
 
 
 def result_keyboard(
-    t: Messages, ledger_id: int | None, *, write: bool = False
+    t: Messages, ledger_id: int | None, *, write: bool = False, withdraw: bool = False
 ) -> InlineKeyboardMarkup:
-    """[Check status] [New complaint] under a result, and [Write about this complaint] when
-    there are operators to read it."""
+    """[Check status] [New complaint] under a result, [Write about this complaint] when
+    there are operators to read it, and [Withdraw] while it can be withdrawn."""
     row = [_button(t("button.new_complaint"), Action.NEW)]
     if ledger_id is None:
         return InlineKeyboardMarkup([row])
@@ -115,7 +123,21 @@ def result_keyboard(
     rows = [row]
     if write:
         rows.append([_button(t("button.write"), Action.WRITE, str(ledger_id))])
+    if withdraw:
+        rows.append([_button(t("button.withdraw"), Action.WITHDRAW, str(ledger_id))])
     return InlineKeyboardMarkup(rows)
+
+
+def withdraw_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:
+    """[Yes, withdraw it] [No, keep it] under the question."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t("button.withdraw_yes"), Action.WITHDRAW_YES, str(ledger_id)),
+                _button(t("button.withdraw_no"), Action.WITHDRAW_NO, str(ledger_id)),
+            ]
+        ]
+    )
 
 
 def write_keyboard(t: Messages, ledger_id: int) -> InlineKeyboardMarkup:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.conversation import render
+from bot.conversation.claims import claim_question
 from bot.conversation.draft import MAX_ATTACHMENTS, PROBLEM_MIN_LENGTH, Draft
 from bot.conversation.keyboards import (
     categories_keyboard,
@@ -45,6 +46,8 @@ def question(t: Messages, draft: Draft, settings: Settings) -> Reply:
             resolutions = settings.complaint_resolutions
             labels = {code: render.resolution_label(t, resolutions, code) for code in resolutions}
             return Reply(t("resolution.ask"), resolutions_keyboard(draft.token, labels))
+        case Step.ITEMS | Step.AMOUNT | Step.REFUND_ACCOUNT:
+            return claim_question(t, draft, settings)
         case Step.CONTACT:
             optional = settings.ask_contact == "optional"
             text = t("contact.ask_optional" if optional else "contact.ask")

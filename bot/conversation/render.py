@@ -13,12 +13,22 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from babel.dates import format_date
+from babel.numbers import format_currency
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.backends.base import ComplaintStatus, Receipt, StatusCode
-from bot.complaint import ContactInfo, EntityInfo, contact_line
+from bot.complaint import (
+    ClaimedAmount,
+    ClaimedItem,
+    ContactInfo,
+    EntityInfo,
+    contact_line,
+    item_lines,
+    masked_account,
+)
 from bot.config import Settings
 from bot.conversation.draft import Draft
 from bot.i18n import Markup, Messages, escape
@@ -30,6 +40,9 @@ __all__ = ["CAPTION_LIMIT", "MESSAGE_LIMIT", "Reply", "fit", "shorten"]
 
 # Room left for the fixed parts of a card when a backend's text is added to it.
 BACKEND_TEXT_LIMIT = 1500
+# An item's label in a summary or card (the backend gets it whole): twenty of them and the
+# longest problem still fit one message.
+SHOWN_LABEL_LENGTH = 60
 PARAGRAPH = "\n\n"
 
 
@@ -72,19 +85,51 @@ def summary(t: Messages, draft: Draft, settings: Settings) -> str:
         contact=contact,
         resolutions=settings.complaint_resolutions,
     )
+    amount = None
+    if draft.amount and settings.claim_currency:
+        amount = ClaimedAmount(value=float(draft.amount), currency=settings.claim_currency)
+    extras += claim_lines(t, draft.items, amount, draft.refund_account)
     return "\n\n".join([text, "\n".join(extras)]) if extras else text
+
+
+def shown_amount(t: Messages, value: float | str, currency: str) -> str:
+    """An amount with its currency, as the customer's language writes it ("1 500,50 Kč")."""
+    return format_currency(Decimal(str(value)), currency, locale=t.language)
+
+
+def claim_lines(
+    t: Messages,
+    items: list[ClaimedItem] | tuple[ClaimedItem, ...],
+    amount: ClaimedAmount | None,
+    account: str,
+) -> list[str]:
+    """The summary's (and the card's) lines of what is claimed: only what was given."""
+    lines = []
+    if items:
+        listed = item_lines(items, label_limit=SHOWN_LABEL_LENGTH)
+        lines.append(t("confirm.items", count=len(items)))
+        lines.extend(t("confirm.item", item=line) for line in listed)
+    if amount is not None:
+        lines.append(t("confirm.amount", amount=shown_amount(t, amount.value, amount.currency)))
+    if account:
+        lines.append(t("confirm.account", account=masked_account(account)))
+    return lines
 
 
 def complaint_evidence(
     t: Messages, entity: EntityInfo, resolutions: Mapping[str, str] | None
 ) -> list[str]:
-    """The evidence lines of a filed complaint (files, solution wanted, contact)."""
-    return evidence_lines(
+    """The evidence lines of a filed complaint (files, solution wanted, contact, and what
+    is claimed)."""
+    lines = evidence_lines(
         t,
         files=len(entity.attachments or ()),
         resolution=entity.resolution or "",
         contact=contact_line(entity.contact),
         resolutions=resolutions or {},
+    )
+    return lines + claim_lines(
+        t, entity.items or (), entity.claimedAmount, entity.refundAccount or ""
     )
 
 

@@ -148,6 +148,17 @@ def status_changed(
     )
 
 
+def withdrawal(t: Messages, entry: LedgerEntry, key: str) -> NewDelivery:
+    """What became of the customer's withdrawal (`withdraw.done`, `withdraw.handed_over` or
+    `withdraw.failed`), with the complaint's buttons."""
+    text = t(key, number=entry.complaint_number or "", order_id=entry.order_id)
+    return _to_customer(
+        entry,
+        "withdrawal",
+        OutgoingMessage(text=text, keyboard=keyboard_rows(result_keyboard(t, None))),
+    )
+
+
 def draft_expired(t: Messages, *, user_id: int, chat_id: int, minutes: float) -> NewDelivery:
     """An idle draft was closed."""
     return NewDelivery(

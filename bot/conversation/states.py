@@ -11,6 +11,13 @@ stateDiagram-v2
     CATEGORY --> RESOLUTION: another category (COMPLAINT_RESOLUTIONS set)
     PHOTOS --> PHOTOS: files or an album (up to 10)
     PHOTOS --> RESOLUTION: [Skip] or [Done]
+    RESOLUTION --> ITEMS: solution button (ASK_ITEMS not off)
+    ITEMS --> ITEMS: no item, more than 20, a label over 200 characters
+    ITEMS --> AMOUNT: one item a line, or [Skip] (ASK_AMOUNT not off)
+    AMOUNT --> AMOUNT: not a number, zero or negative
+    AMOUNT --> REFUND_ACCOUNT: the amount, or [Skip] (a solution of REFUND_RESOLUTIONS)
+    REFUND_ACCOUNT --> REFUND_ACCOUNT: a wrong check digit, account number or bank code
+    REFUND_ACCOUNT --> CONTACT: an IBAN or a Czech account, or [Skip]
     RESOLUTION --> CONTACT: solution button (ASK_CONTACT not off)
     CONTACT --> CONFIRM: own phone number shared, e-mail typed, or [Skip]
     RESOLUTION --> CONFIRM: solution button
@@ -21,6 +28,9 @@ stateDiagram-v2
     CHOOSE_EDIT --> CATEGORY: [Category]
     CHOOSE_EDIT --> PHOTOS: [Files]
     CHOOSE_EDIT --> RESOLUTION: [Solution]
+    CHOOSE_EDIT --> ITEMS: [Items]
+    CHOOSE_EDIT --> AMOUNT: [Amount]
+    CHOOSE_EDIT --> REFUND_ACCOUNT: [Account]
     CHOOSE_EDIT --> CONTACT: [Contact]
     CHOOSE_EDIT --> CONFIRM: [Back]
     CONFIRM --> [*]: [Submit] (written to the ledger)
@@ -30,7 +40,8 @@ stateDiagram-v2
     CATEGORY --> [*]: /cancel, inactivity
     CHOOSE_EDIT --> [*]: /cancel, inactivity
 ```
-While editing (entered from CHOOSE_EDIT), a valid answer returns to CONFIRM instead of moving on.
+While editing (entered from CHOOSE_EDIT), a valid answer returns to CONFIRM instead of moving on
+(a solution changed to one of REFUND_RESOLUTIONS asks for the account first, if none is given).
 A photo, video or document sent at any step is attached to the draft (up to 10).
 """
 
@@ -45,6 +56,9 @@ class Step(StrEnum):
     CATEGORY = "category"
     PHOTOS = "photos"
     RESOLUTION = "resolution"
+    ITEMS = "items"
+    AMOUNT = "amount"
+    REFUND_ACCOUNT = "refund_account"
     CONTACT = "contact"
     CONFIRM = "confirm"
     CHOOSE_EDIT = "choose_edit"

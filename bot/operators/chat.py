@@ -166,6 +166,17 @@ class OperatorChat:
         )
         return self._post("outcome-unknown", text, entry.id)
 
+    def withdrawn(self, entry: LedgerEntry, outcome: str, detail: str = "") -> NewDelivery:
+        """The customer withdrew a complaint: the backend has it (`done`), has no way to be
+        told (`handed_over`), or did not take it (`failed`, with why)."""
+        text = self._t(
+            f"operator.withdrawal_{outcome}",
+            number=entry.complaint_number or "-",
+            reason=shorten(detail, REASON_LIMIT),
+            **self._about(entry),
+        )
+        return self._post("withdrawal", text, entry.id)
+
     def quarantined(self, row: QuarantinedRow) -> NewDelivery:
         """A ledger row cannot be read and was set aside."""
         text = self._t(

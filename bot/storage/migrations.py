@@ -201,6 +201,28 @@ SQLITE_MIGRATIONS: list[str] = [
     """
     ALTER TABLE complaints ADD COLUMN unknown_outcome TEXT NOT NULL DEFAULT ''
     """,
+    # 10: what is claimed, as the desk keeps it (items as JSON, the amount as "1500.50 CZK",
+    # the refund account's IBAN); customers' withdrawals, each told to the backend once (an
+    # outbox of its own: claimed, retried, recorded).
+    """
+    ALTER TABLE desk_complaints ADD COLUMN items TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE desk_complaints ADD COLUMN claimed_amount TEXT NOT NULL DEFAULT '';
+    ALTER TABLE desk_complaints ADD COLUMN refund_account TEXT NOT NULL DEFAULT '';
+    CREATE TABLE withdrawals (
+        complaint_id     INTEGER PRIMARY KEY,
+        backend          TEXT    NOT NULL,
+        state            TEXT    NOT NULL
+                         CHECK (state IN ('pending', 'done', 'handed_over', 'failed')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  REAL    NOT NULL,
+        claimed_by       TEXT    NOT NULL DEFAULT '',
+        claimed_until    REAL    NOT NULL DEFAULT 0,
+        last_error       TEXT    NOT NULL DEFAULT '',
+        requested_at     REAL    NOT NULL,
+        updated_at       REAL    NOT NULL
+    );
+    CREATE INDEX withdrawals_due ON withdrawals (state, next_attempt_at)
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -393,5 +415,25 @@ POSTGRES_MIGRATIONS: list[str] = [
     # 9: complaints whose create's outcome is unknown (as for SQLite).
     """
     ALTER TABLE complaints ADD COLUMN unknown_outcome TEXT NOT NULL DEFAULT ''
+    """,
+    # 10: what is claimed, on the desk; customers' withdrawals (as for SQLite).
+    """
+    ALTER TABLE desk_complaints ADD COLUMN items TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE desk_complaints ADD COLUMN claimed_amount TEXT NOT NULL DEFAULT '';
+    ALTER TABLE desk_complaints ADD COLUMN refund_account TEXT NOT NULL DEFAULT '';
+    CREATE TABLE withdrawals (
+        complaint_id     BIGINT  PRIMARY KEY,
+        backend          TEXT    NOT NULL,
+        state            TEXT    NOT NULL
+                         CHECK (state IN ('pending', 'done', 'handed_over', 'failed')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  DOUBLE PRECISION NOT NULL,
+        claimed_by       TEXT    NOT NULL DEFAULT '',
+        claimed_until    DOUBLE PRECISION NOT NULL DEFAULT 0,
+        last_error       TEXT    NOT NULL DEFAULT '',
+        requested_at     DOUBLE PRECISION NOT NULL,
+        updated_at       DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX withdrawals_due ON withdrawals (state, next_attempt_at)
     """,
 ]

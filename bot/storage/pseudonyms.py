@@ -2,8 +2,8 @@
 
 Both the erasure (/forgetme, bot/storage/erasures.py) and the retention round
 (bot/storage/customer_data.py) anonymise complaints the same way: the customer's name and
-texts give way to a keyed pseudonym, the thread and rating comment are deleted, and the files
-are named so their links stop working.
+texts give way to a keyed pseudonym, the refund account is dropped, the thread and rating
+comment are deleted, and the files are named so their links stop working.
 """
 
 from __future__ import annotations
@@ -77,7 +77,12 @@ class Anonymising:
             uid = pseudonym.uid if unlink else envelope.user.uid
             user = UserInfo(first_name=pseudonym.name, uid=uid)
             entity = envelope.entity.model_copy(
-                update={"problemStatment": ERASED, "contact": None, "attachments": None}
+                update={
+                    "problemStatment": ERASED,
+                    "contact": None,
+                    "attachments": None,
+                    "refundAccount": None,
+                }
             )
             envelope = _with_entity(
                 envelope.model_copy(
@@ -98,7 +103,8 @@ class Anonymising:
             ),
             Statement(
                 "UPDATE desk_complaints SET customer_name = ?, problem = ?, contact = '', "  # noqa: S608
-                f"attachments = '[]', customer_uid = {desk_uid} WHERE idempotency_key = ?",
+                "attachments = '[]', refund_account = '', "
+                f"customer_uid = {desk_uid} WHERE idempotency_key = ?",
                 (
                     pseudonym.name,
                     ERASED,

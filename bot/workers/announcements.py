@@ -96,6 +96,16 @@ class Announcements:
         t = self.messages_for(entry)
         return [results.status_changed(t, entry, status, write=self._conversing)]
 
+    def withdrawal(self, entry: LedgerEntry, outcome: str, detail: str = "") -> list[NewDelivery]:
+        """A withdrawal's outcome (`done`, `handed_over`, `failed`): the customer's message
+        (unless they were forgotten), and the operators' post."""
+        owed = []
+        if entry.chat_id != 0:
+            owed.append(results.withdrawal(self.messages_for(entry), entry, f"withdraw.{outcome}"))
+        if self._operator is not None:
+            owed.append(self._operator.withdrawn(entry, outcome, detail))
+        return owed
+
     @property
     def _conversing(self) -> bool:
         """Whether customers can write to operators about a complaint (an operator chat)."""

@@ -123,6 +123,7 @@ class OutboxWorker(ClaimingWorker[LedgerEntry]):
             key=entry.key,
             envelope=entry.envelope,
             attempt=entry.attempts + 1,
+            confirmed_at=entry.created_at,
             checkpoint=entry.checkpoint,
             save_checkpoint=partial(self._ledger.save_checkpoint, entry.id),
         )

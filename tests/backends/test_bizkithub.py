@@ -23,7 +23,15 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.bizkithub import BizKitHubBackend
-from bot.complaint import Attachment, ComplaintEnvelope, ContactInfo, Customer, build_envelope
+from bot.complaint import (
+    Attachment,
+    ClaimedAmount,
+    ClaimedItem,
+    ComplaintEnvelope,
+    ContactInfo,
+    Customer,
+    build_envelope,
+)
 from bot.config import Settings
 
 # The key of the seed's own examples (PROD + 28 letters), and its host.
@@ -596,3 +604,44 @@ def test_from_settings_reads_bizkithub_resolutions(client):
     backend = BizKitHubBackend.from_settings(settings, client)
     assert backend.payload(evidence_envelope("refund"))["resolutionMethodCode"] == "vraceni-penez"
     assert "resolutionMethodCode" not in backend.payload(evidence_envelope("repair"))
+
+
+# --- what is claimed ----------------------------------------------------------------------
+
+
+def claimed_envelope(order_id: str) -> ComplaintEnvelope:
+    return build_envelope(
+        Customer(user_id=4242, first_name="Jan", last_name="Novák"),
+        order_id=order_id,
+        problem=PROBLEM,
+        category="product-related",
+        interest_type="productComplaint",
+        language_code="cs",
+        items=[ClaimedItem(label="Wireless headphones Model X", quantity=1)],
+        amount=ClaimedAmount(value=2490.0, currency="CZK"),
+        refund_account="CZ6508000000192000145399",
+    )
+
+
+@pytest.mark.parametrize(
+    ("order_id", "symbol"),
+    [("25000087", "25000087"), ("ORD-25000087", None), ("12345678901", None)],
+)
+def test_the_variable_symbol_is_the_order_number_only_when_it_is_one(
+    backend: BizKitHubBackend, order_id: str, symbol: str | None
+) -> None:
+    body = backend.payload(claimed_envelope(order_id))
+    assert body.get("refundVariableSymbol") == symbol
+    assert body["refundBankAccount"] == "CZ6508000000192000145399"
+    assert body["refundCountry"] == "CZ" and body["price"] == 2490.0
+    assert "dueDate" not in body  # COMPLAINT_DUE_DAYS unset
+
+
+def test_the_due_date_counts_from_the_confirmation(client: httpx.AsyncClient) -> None:
+    backend = BizKitHubBackend(
+        client, base_url=BASE, api_key=SecretStr(KEY), variants=VARIANTS, due_days=30
+    )
+    confirmed = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
+    body = backend.payload(envelope(), confirmed_at=confirmed)
+    assert body["dueDate"] == "2026-01-31T00:00:00.000Z"
+    assert "items" not in body and "price" not in body  # nothing claimed, nothing sent

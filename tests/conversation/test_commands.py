@@ -129,7 +129,7 @@ async def test_status_of_an_own_complaint(bot: BotHarness) -> None:
     for command in ("/status 100001", "/status #100001", "/status   100001  "):
         turn = await ada.send(command)
         assert turn.text == "Complaint <b>100001</b> (order 748596): <b>received</b>"
-        assert turn.buttons == ["Check status", "New complaint"]
+        assert turn.buttons == ["Check status", "New complaint", "Withdraw"]
 
 
 async def test_status_without_a_number_explains_usage(bot: BotHarness) -> None:
@@ -178,7 +178,7 @@ async def test_check_status_button_on_the_card(bot: BotHarness) -> None:
     assert turn.toast == ""
     assert len(turn.replies) == 1
     assert turn.text == "Complaint <b>100001</b> (order 748596): <b>received</b>"
-    assert turn.buttons == ["Check status", "New complaint"]
+    assert turn.buttons == ["Check status", "New complaint", "Withdraw"]
     assert "Your complaint is registered" in card.text  # the card itself stays
 
 

@@ -245,6 +245,8 @@ class BotHarness:
         before = len(self.api.calls)
         services = self.built.services
         await services.outbox.drain()
+        if self.built.withdrawals is not None:
+            await self.built.withdrawals.drain()
         await services.delivery.drain()
         return self.api.calls[before:]
 
