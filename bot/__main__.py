@@ -70,7 +70,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(print_link(settings, args.order_id, days=args.days))
     if command == "console":
-        return asyncio.run(run_console(settings, record=args.record))
+        return asyncio.run(run_console(settings, record=args.record, force=args.force))
     if command == "desk":
         if args.desk_command == "set-status":
             return asyncio.run(desk.set_status(settings, args.number, args.status, args.note))
@@ -158,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument(
         "--record", type=Path, metavar="FILE.yaml", help="write the session as a transcript"
+    )
+    console.add_argument(
+        "--force", action="store_true", help="with --record: overwrite FILE.yaml if it exists"
     )
     commands.add_parser("check", help="check settings, Telegram, the backend and the database")
     commands.add_parser("migrate", help="bring the database to the current schema")
