@@ -30,6 +30,8 @@ DEFAULT_ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$"
 DEFAULT_RESOLUTIONS = "refund=Refund,replacement=Replacement,repair=Repair,none=No preference"
 DEFAULT_BIZKITHUB_RESOLUTIONS = "refund=refund,replacement=exchange,repair=repair,*="
 DEFAULT_PHOTO_CATEGORIES = ("product-related",)
+# What @BotFather hands out: the bot's id, a colon, 35 characters of A-Z a-z 0-9 _ -.
+BOT_TOKEN_PATTERN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]{35}$")
 BIZKITHUB_KEY_PATTERN = re.compile(r"^(PROD|DEV_|ROOT)[A-Za-z0-9]{28}$")
 CATEGORY_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # The key that maps every category not named explicitly in OCC_REASONS / BIZKITHUB_VARIANTS.
@@ -220,6 +222,20 @@ class Settings(BaseSettings):
             return parse_database_url(value) if value.strip() else None
         if isinstance(value, SecretStr):
             return parse_database_url(value.get_secret_value())
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked before any network call: Telegram would only say "Not Found" (never the
+        # token in the message: it is a secret even when malformed).
+        if value is None or not value.get_secret_value():
+            return None
+        if not BOT_TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError(
+                "is not a bot token: @BotFather gives one of the form <digits>:<35 characters> "
+                "(letters, digits, _ and -), e.g. 123456789:AAE… (copy it whole)"
+            )
         return value
 
     @field_validator("operator_hours", mode="before")

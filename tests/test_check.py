@@ -21,7 +21,7 @@ from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.bot_api import BOT_USERNAME, FakeBotApi
 from tests.helpers.driver import make_settings, offline_http_client
 
-TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"
+TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghi"
 MW = "https://middleware.example.com"
 TRACK = f"{MW}/api/rest/v1/ecom/integrations/getComplaintsTrackingDetails"
 OCC = "https://occ.example.com"

@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 
-TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWXyz0123456789"
+TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWXyz012345678"
 GOOD_KEY = "PROD" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4"
 
 

@@ -44,7 +44,7 @@ def use_database_url(url: str | None) -> None:
 OLD_FLOW = {"COMPLAINT_RESOLUTIONS": "", "ASK_PHOTOS": "off"}
 # What make_settings sets unless a test starts from the shipped defaults.
 TEST_FLOW: dict[str, Any] = {"complaint_resolutions": {}, "ask_photos": "off"}
-TEST_TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"
+TEST_TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghi"
 # The settings of the steps after CATEGORY as a shop gets them without setting anything.
 PRODUCT_DEFAULTS: dict[str, Any] = {
     "complaint_resolutions": DEFAULT_RESOLUTIONS,

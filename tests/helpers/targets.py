@@ -108,7 +108,7 @@ class ProcessTarget:
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
-            "TELEGRAM_BOT_TOKEN": "123456:LOOPBACK-token-for-tests-only-abcdefghij",
+            "TELEGRAM_BOT_TOKEN": "123456:LOOPBACK-token-for-tests-only-abcde",
             "TELEGRAM_API_BASE_URL": self.server.base_url,
             "DATABASE_PATH": str(self.workdir / "bot.sqlite3"),
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
