@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.check import check
 
         return asyncio.run(check(setup_logging=True))
+    if args.command == "settings-reference":  # from the model alone: no settings needed
+        from bot.cli.settings_doc import settings_reference
+
+        return settings_reference(write=args.write, check=args.check)
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format, settings.secrets())
@@ -163,6 +167,15 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="with --record: overwrite FILE.yaml if it exists"
     )
     commands.add_parser("check", help="check settings, Telegram, the backend and the database")
+    reference = commands.add_parser(
+        "settings-reference",
+        help="print the settings tables of docs/configuration.md, made from the settings model",
+    )
+    where = reference.add_mutually_exclusive_group()
+    where.add_argument("--write", type=Path, metavar="FILE.md", help="put them in FILE.md")
+    where.add_argument(
+        "--check", type=Path, metavar="FILE.md", help="exit 1 if FILE.md's are out of date"
+    )
     commands.add_parser("migrate", help="bring the database to the current schema")
     to_postgres = commands.add_parser(
         "migrate-to-postgres",

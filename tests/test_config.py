@@ -273,5 +273,5 @@ def test_choices_are_read_whatever_their_case(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv(name, typed)
         assert getattr(load_settings(telegram_bot_token=TOKEN), name.lower()) == read
     monkeypatch.setenv("ASK_PHOTOS", "sometimes")
-    with pytest.raises(ConfigError, match="^ASK_PHOTOS: input should be 'off', 'optional' or"):
+    with pytest.raises(ConfigError, match=r"^ASK_PHOTOS: input should be 'off', 'optional' or"):
         load_settings(telegram_bot_token=TOKEN)
