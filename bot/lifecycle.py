@@ -20,7 +20,12 @@ from telegram.ext import Updater
 
 from bot.app import BuiltBot
 from bot.config import ConfigError
-from bot.telegram_errors import describe_not_a_bot_api, not_a_bot_api_reason, retried_at_start
+from bot.telegram_errors import (
+    describe_not_a_bot_api,
+    host_of,
+    not_a_bot_api_reason,
+    retried_at_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +112,6 @@ def describe_refusal(err: TelegramError, base_url: str) -> str:
     return (
         f"TELEGRAM_API_BASE_URL: {host_of(base_url)} answered getMe with an error ({err.message})"
     )
-
-
-def host_of(url: str) -> str:
-    """The host (and port) of a URL, never its path (a Bot API URL's path holds the token)."""
-    rest_of_url = url.split("://", 1)[-1]
-    return rest_of_url.split("/", 1)[0] or "an invalid URL"
 
 
 async def stop_updater(updater: Updater | None) -> None:

@@ -57,3 +57,9 @@ def describe_not_a_bot_api(host: str, reason: str) -> str:
         f"{host} did not answer as a Telegram Bot API server: check TELEGRAM_API_BASE_URL "
         f"({reason})"
     )
+
+
+def host_of(url: str) -> str:
+    """The host (and port) of a URL, never its path (a Bot API URL's path holds the token)."""
+    rest_of_url = url.split("://", 1)[-1]
+    return rest_of_url.split("/", 1)[0] or "an invalid URL"
