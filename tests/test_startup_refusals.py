@@ -142,3 +142,25 @@ async def test_a_server_error_is_retried_and_names_the_host(tmp_path: Path, stat
             assert "Traceback" not in bot.output()
         finally:
             assert await bot.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"database_url": "sqlite:///{path}"}, "DATABASE_URL"),
+        ({"database_path": "{path}"}, "DATABASE_PATH"),
+    ],
+    ids=["database-url", "database-path"],
+)
+async def test_a_bad_sqlite_file_names_the_setting_that_named_it(
+    tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
+    garbage = tmp_path / "shop.sqlite3"
+    garbage.write_text("not a database " * 100)
+    given = {name: value.format(path=garbage) for name, value in settings.items()}
+    bot = BotProcess(tmp_path, given)
+    await bot.start()
+    assert await bot.exit_status(seconds=15) == 2
+    assert _lines(bot)[-1] == (
+        f"Configuration error: {named}: {garbage}: cannot be used: file is not a database"
+    )
