@@ -58,7 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return settings_reference(write=args.write, check=args.check)
     try:
-        settings = load_settings()
+        # The desk commands read and change the embedded desk in the database: the settings of
+        # the shop's remote backend (credentials a back-office machine may not hold) do not
+        # matter to them, so they are not asked for.
+        settings = load_settings(
+            **({"complaint_backend": "local"} if args.command == "desk" else {})
+        )
         configure_logging(settings.log_level, settings.log_format, settings.secrets())
         return _command(args, settings)
     except ConfigError as err:
