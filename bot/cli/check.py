@@ -21,6 +21,7 @@ from bot.logging_setup import Redactor, configure_logging, quiet_library_traceba
 from bot.storage.engines import database_for
 from bot.storage.inspection import DatabaseReport, inspect_database, inspect_postgres
 from bot.telegram_errors import describe_not_a_bot_api, not_a_bot_api_reason
+from bot.words import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ async def check_backend(
             return CheckResult(
                 "backend", True, "local: the complaint desk starts with the database"
             )
-        held = f"local complaint desk holds {database.desk_complaints} complaints"
+        held = f"local complaint desk holds {counted(database.desk_complaints, 'complaint')}"
         return CheckResult("backend", True, f"local: {held}")
     try:
         # The HTTP backends never touch the database: it stays closed (and uncreated).
