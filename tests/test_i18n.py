@@ -396,6 +396,7 @@ def _catalogue_keys_in(source: str) -> Iterator[tuple[str, int]]:
         translating = (
             (isinstance(func, ast.Name) and func.id == "t")
             or (isinstance(func, ast.Attribute) and func.attr == "_t")
+            or (isinstance(func, ast.Attribute) and func.attr == "plural")
             or (isinstance(func, ast.Call) and _call_name(func) == "messages")
         )
         match node.args[0]:
