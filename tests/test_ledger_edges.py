@@ -112,7 +112,7 @@ async def test_moving_pending_complaints_lets_the_new_backend_file_them(
     await _one_pending(tmp_path, "middleware")
     settings = make_settings(tmp_path / "bot.sqlite3")
     assert await move_pending(settings, "local") == 0
-    assert "Moved 1 pending complaint(s) to the local backend." in capsys.readouterr().out
+    assert "Moved 1 pending complaint to the local backend." in capsys.readouterr().out
     backend = ScriptedBackend()
     bot = BotHarness(settings, backend=backend)
     await bot.start()
