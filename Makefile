@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test transcript lint bench console clean
+.PHONY: run test transcript lint docs bench console clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -28,6 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
+
+# docs/configuration.md's settings tables, rendered from the settings model (bot/config/).
+docs: $(STAMP)
+	$(BIN)/python -m bot settings-reference --write docs/configuration.md
 
 # The benchmark, then bench/RESULTS.md rendered from that run's JSON (the newest in
 # bench/results/), so the table and the run never disagree. Options: make bench BENCH_ARGS="...".

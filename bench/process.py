@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # ours: `python -m bot` polling, on SQLite; pg2: two of it in webhook mode on one PostgreSQL
 # database (bench/instances.py); baseline: bench/baseline.py. Also the table's column order.
 BOTS = ("ours", "pg2", "baseline")
-TOKEN = "123456:BENCH-token-for-the-loopback-only-abcdefgh"  # noqa: S105 - loopback only
+TOKEN = "123456:BENCH-token-for-the-loopback-only-a"  # noqa: S105 - loopback only
 BACKEND_TOKEN = "bench-token"  # noqa: S105 - loopback only
 START_SECONDS = 30.0
 STOP_SECONDS = 5.0

@@ -53,8 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.check import check
 
         return asyncio.run(check(setup_logging=True))
+    if args.command == "settings-reference":  # from the model alone: no settings needed
+        from bot.cli.settings_doc import settings_reference
+
+        return settings_reference(write=args.write, check=args.check)
     try:
-        settings = load_settings()
+        # The desk commands read and change the embedded desk in the database: the settings of
+        # the shop's remote backend (credentials a back-office machine may not hold) do not
+        # matter to them, so they are not asked for.
+        settings = load_settings(
+            **({"complaint_backend": "local"} if args.command == "desk" else {})
+        )
         configure_logging(settings.log_level, settings.log_format, settings.secrets())
         return _command(args, settings)
     except ConfigError as err:
@@ -70,7 +79,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(print_link(settings, args.order_id, days=args.days))
     if command == "console":
-        return asyncio.run(run_console(settings, record=args.record))
+        return asyncio.run(run_console(settings, record=args.record, force=args.force))
     if command == "desk":
         if args.desk_command == "set-status":
             return asyncio.run(desk.set_status(settings, args.number, args.status, args.note))
@@ -159,7 +168,19 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--record", type=Path, metavar="FILE.yaml", help="write the session as a transcript"
     )
+    console.add_argument(
+        "--force", action="store_true", help="with --record: overwrite FILE.yaml if it exists"
+    )
     commands.add_parser("check", help="check settings, Telegram, the backend and the database")
+    reference = commands.add_parser(
+        "settings-reference",
+        help="print the settings tables of docs/configuration.md, made from the settings model",
+    )
+    where = reference.add_mutually_exclusive_group()
+    where.add_argument("--write", type=Path, metavar="FILE.md", help="put them in FILE.md")
+    where.add_argument(
+        "--check", type=Path, metavar="FILE.md", help="exit 1 if FILE.md's are out of date"
+    )
     commands.add_parser("migrate", help="bring the database to the current schema")
     to_postgres = commands.add_parser(
         "migrate-to-postgres",

@@ -13,13 +13,19 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Updater
 
 from bot.app import BuiltBot
 from bot.config import ConfigError
-from bot.telegram_errors import not_a_bot_api
+from bot.telegram_errors import (
+    describe_not_a_bot_api,
+    host_of,
+    not_a_bot_api_reason,
+    retried_at_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +70,28 @@ async def until_telegram_answers(
     what: str, call: Callable[[], Awaitable[object]], stop: asyncio.Event, base_url: str
 ) -> bool:
     """Calls Telegram until it answers, with backoff and one line per failed try; False when
-    stopped first. A refused token (or a server that is no Bot API) is a ConfigError."""
+    stopped first. Only what a retry can fix is retried (the network, a timeout, a 5xx, a
+    flood wait); a refused token, or a server that answers but is no Bot API, is a
+    ConfigError in the words `check` uses."""
     delay = FIRST_RETRY_SECONDS
     while True:
         try:
             await call()
             return True
-        except InvalidToken as err:
-            raise ConfigError(describe_refusal(err, base_url)) from None
+        except KeyError as err:  # JSON without the Bot API's `result`
+            reason = not_a_bot_api_reason(err)
+            if reason is None:
+                raise
+            raise ConfigError(describe_not_a_bot_api(host_of(base_url), reason)) from None
         except TelegramError as err:
+            if not retried_at_start(err):
+                raise ConfigError(describe_refusal(err, base_url)) from None
+            if isinstance(err, RetryAfter):  # a flood wait: never sooner than Telegram asks
+                wait = err.retry_after
+                delay = max(delay, wait.total_seconds() if isinstance(wait, timedelta) else wait)
             logger.warning(
-                "Telegram could not be reached %s (%s); trying again in %.0f s",
+                "Telegram (%s) could not be reached %s (%s); trying again in %.0f s",
+                host_of(base_url),
                 what,
                 err.message,
                 delay,
@@ -84,21 +101,17 @@ async def until_telegram_answers(
         delay = min(delay * 2, MAX_RETRY_SECONDS)
 
 
-def describe_refusal(err: InvalidToken, base_url: str) -> str:
-    """What a 401/404 at getMe means, naming the setting to fix."""
-    if not_a_bot_api(err):
-        # Telegram answers a wrong token in JSON; a bare 404 page is another server.
-        return (
-            f"TELEGRAM_API_BASE_URL: {host_of(base_url)} answered getMe without a Bot API "
-            "answer (HTTP 404); is it a Telegram Bot API server?"
-        )
-    return "TELEGRAM_BOT_TOKEN: Telegram refused the token (check it with @BotFather)"
-
-
-def host_of(url: str) -> str:
-    """The host (and port) of a URL, never its path (a Bot API URL's path holds the token)."""
-    rest_of_url = url.split("://", 1)[-1]
-    return rest_of_url.split("/", 1)[0] or "an invalid URL"
+def describe_refusal(err: TelegramError, base_url: str) -> str:
+    """What an answer at getMe that no retry fixes means, naming the setting to fix."""
+    reason = not_a_bot_api_reason(err)
+    if reason is not None:
+        # Telegram answers in JSON, a wrong token included; anything else is another server.
+        return describe_not_a_bot_api(host_of(base_url), reason)
+    if isinstance(err, InvalidToken):
+        return "TELEGRAM_BOT_TOKEN: Telegram refused the token (check it with @BotFather)"
+    return (
+        f"TELEGRAM_API_BASE_URL: {host_of(base_url)} answered getMe with an error ({err.message})"
+    )
 
 
 async def stop_updater(updater: Updater | None) -> None:

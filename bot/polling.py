@@ -20,6 +20,7 @@ from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.app import BuiltBot
 from bot.lifecycle import shut_down, start, stop_on_signals, stop_updater
+from bot.telegram_errors import host_of
 from bot.web.media import media_routes
 from bot.web.metrics import METRICS_PATH, metrics_server
 from bot.web.server import HEALTH_PATH, WebLimits, WebServer
@@ -93,8 +94,9 @@ class PollingErrors:
     """The updater's error callback: one line per failed poll, the first of a kind at WARNING
     and repeats at DEBUG, never a traceback (a Telegram outage is not a bug)."""
 
-    def __init__(self, contention: Contention) -> None:
+    def __init__(self, contention: Contention, host: str = "Telegram") -> None:
         self._contention = contention
+        self._host = host  # named in outage lines: which server could not be reached
         self._last: str = ""
 
     def __call__(self, error: TelegramError) -> None:
@@ -104,7 +106,7 @@ class PollingErrors:
                 return  # we are the newcomer: the runner says so, once
             text = "Telegram answered 409 Conflict: another process polls with this bot token"
         elif isinstance(error, NetworkError):
-            text = f"Telegram could not be reached ({error.message}); trying again"
+            text = f"Telegram ({self._host}) could not be reached ({error.message}); trying again"
         else:
             text = f"Polling Telegram failed ({type(error).__name__}: {error.message})"
         level = logging.DEBUG if text == self._last else logging.WARNING
@@ -179,7 +181,7 @@ async def _poll_while_leading(
     assert updater is not None
     leases, holder, clock = built.services.leases, built.services.holder, built.services.clock
     contention = Contention()
-    errors = PollingErrors(contention)
+    errors = PollingErrors(contention, host_of(built.services.settings.telegram_api_base_url))
     standby_said = False
     lease_seconds = min(POLLING_LEASE_SECONDS, built.services.settings.claim_seconds)
     renew_seconds = lease_seconds / 3

@@ -19,9 +19,9 @@ from bot.storage.migrations import SQLITE_MIGRATIONS
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import SqliteDatabase
 from tests.helpers.bot_api import BOT_USERNAME, FakeBotApi
-from tests.helpers.driver import make_settings, offline_http_client
+from tests.helpers.driver import BotHarness, make_settings, offline_http_client
 
-TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"
+TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghi"
 MW = "https://middleware.example.com"
 TRACK = f"{MW}/api/rest/v1/ecom/integrations/getComplaintsTrackingDetails"
 OCC = "https://occ.example.com"
@@ -315,3 +315,17 @@ async def test_an_unreachable_postgresql_is_one_failed_line(tmp_path: Path) -> N
         "FAIL database: PostgreSQL 127.0.0.1:9/complaints: cannot be reached"
     )
     assert "secret-pw" not in "\n".join(lines)
+
+
+async def test_one_complaint_is_counted_in_the_singular(tmp_path: Path) -> None:
+    harness = BotHarness(make_settings(tmp_path / "data" / "bot.sqlite3"))
+    await harness.start()
+    try:
+        await harness.customer("Ada").file_complaint()
+        await harness.settle()
+    finally:
+        await harness.stop()
+    code, lines = await run_check(tmp_path)
+    assert code == 0
+    assert "(1 complaint in the ledger, schema version" in lines[2]
+    assert lines[3] == "ok   backend: local: local complaint desk holds 1 complaint"

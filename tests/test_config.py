@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 
-TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWXyz0123456789"
+TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWXyz012345678"
 GOOD_KEY = "PROD" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4"
 
 
@@ -287,3 +287,20 @@ def test_a_webhook_url_must_be_https() -> None:
             webhook_secret="s" * 40,
         )
     assert str(raised.value).startswith("WEBHOOK_URL: must be an https:// URL")
+
+
+def test_choices_are_read_whatever_their_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ASK_PHOTOS=Optional` in an .env means optional (a choice is a word, not a spelling)."""
+    for name, typed, read in [
+        ("ASK_PHOTOS", "Optional", "optional"),
+        ("ASK_CONTACT", "REQUIRED ", "required"),
+        ("BOT_MODE", "Polling", "polling"),
+        ("COMPLAINT_BACKEND", "Local", "local"),
+        ("LOG_FORMAT", "JSON", "json"),
+        ("LOG_LEVEL", "warning", "WARNING"),
+    ]:
+        monkeypatch.setenv(name, typed)
+        assert getattr(load_settings(telegram_bot_token=TOKEN), name.lower()) == read
+    monkeypatch.setenv("ASK_PHOTOS", "sometimes")
+    with pytest.raises(ConfigError, match=r"^ASK_PHOTOS: input should be 'off', 'optional' or"):
+        load_settings(telegram_bot_token=TOKEN)

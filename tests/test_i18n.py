@@ -42,10 +42,20 @@ _MSGID_LINE = re.compile(r'^msgid "(.+)"$', re.MULTILINE)
 
 @cache
 def catalogue(code: str) -> dict[str, str]:
-    """The catalogue as Babel reads it: {key: text}, untranslated entries included."""
+    """The catalogue as Babel reads it: {key: text}, untranslated entries included; a text
+    with plural forms as its forms, one per line (they share placeholders and tags)."""
     with (LOCALES_DIR / f"{code}.po").open("rb") as handle:
         catalog = read_po(handle)
-    return {str(message.id): str(message.string or "") for message in catalog if message.id}
+    texts = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            forms = dict.fromkeys(str(form or "") for form in message.string)
+            texts[str(message.id[0])] = "\n".join(forms)
+        else:
+            texts[str(message.id)] = str(message.string or "")
+    return texts
 
 
 def placeholders(text: str) -> set[str]:
@@ -77,7 +87,11 @@ def test_catalogue_parses_with_babel_and_has_no_empty_text(code: str) -> None:
     with path.open("rb") as handle:
         catalog = read_po(handle)
     assert str(catalog.locale) == code, f"{path.name} says Language: {catalog.locale}"
-    empty = [str(m.id) for m in catalog if m.id and not (isinstance(m.string, str) and m.string)]
+    empty = [
+        str(m.id)
+        for m in catalog
+        if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)
+    ]
     assert empty == [], f"{path.name} has empty msgstr for {empty}"
     fuzzy = [str(m.id) for m in catalog if m.id and m.fuzzy]
     assert fuzzy == [], f"{path.name} has fuzzy entries {fuzzy}"
@@ -382,6 +396,7 @@ def _catalogue_keys_in(source: str) -> Iterator[tuple[str, int]]:
         translating = (
             (isinstance(func, ast.Name) and func.id == "t")
             or (isinstance(func, ast.Attribute) and func.attr == "_t")
+            or (isinstance(func, ast.Attribute) and func.attr == "plural")
             or (isinstance(func, ast.Call) and _call_name(func) == "messages")
         )
         match node.args[0]:

@@ -83,7 +83,7 @@ async def test_python_m_bot_says_it_in_one_line_and_exits_2(tmp_path: Path) -> N
     bot = await _one_pending(tmp_path, "middleware")
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl",
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN-not-a-real-one-abcdefghi",
         "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "LOG_LEVEL": "ERROR",
@@ -112,7 +112,7 @@ async def test_moving_pending_complaints_lets_the_new_backend_file_them(
     await _one_pending(tmp_path, "middleware")
     settings = make_settings(tmp_path / "bot.sqlite3")
     assert await move_pending(settings, "local") == 0
-    assert "Moved 1 pending complaint(s) to the local backend." in capsys.readouterr().out
+    assert "Moved 1 pending complaint to the local backend." in capsys.readouterr().out
     backend = ScriptedBackend()
     bot = BotHarness(settings, backend=backend)
     await bot.start()

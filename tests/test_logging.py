@@ -30,7 +30,7 @@ from bot.logging_setup import (
 from tests.helpers.bot_api import FakeBotApi
 from tests.helpers.driver import BotHarness, make_settings
 
-BOT_TOKEN = "7000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw-secret"
+BOT_TOKEN = "7000001:AAHdqTcvCH1vGWJxfSeofSAs0K5P-secret"
 WEBHOOK_SECRET = "webhook-secret-0123456789-abcdefghij"
 DEEP_LINK_SECRET = "deep-link-secret-0123456789"
 MW_BASE = "https://middleware.example.com"

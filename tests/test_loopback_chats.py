@@ -18,7 +18,7 @@ from tests.helpers.bot_api import FakeBotApi
 
 OPERATORS = -100777
 PLAIN_GROUP = -100888
-TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"
+TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghi"
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from tests.helpers.backends import ScriptedBackend
 from tests.helpers.driver import BotHarness, make_settings
 from tests.helpers.processes import BotProcess, until
 
-TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl"  # make_settings' token
+TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghi"  # make_settings' token
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

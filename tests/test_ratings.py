@@ -288,3 +288,21 @@ def test_the_ratings_flag_parses() -> None:
     args = _parser().parse_args(["complaints", "--ratings", "--days", "7"])
     assert args.ratings and args.days == 7
     assert _parser().parse_args(["complaints", "--ratings"]).days == 30
+
+
+async def test_a_press_while_a_draft_is_open_asks_no_comment_and_the_draft_goes_on(
+    bot: BotHarness,
+) -> None:
+    """The customer's next text could not be told from the draft's answer: no comment is asked
+    for, the rating is kept, and the draft's question follows."""
+    ada = await finished_complaint(bot)
+    await ada.send("/complaint")
+    turn = await ada.press("5 ★")
+    assert turn.toast == "Thank you for your rating!"
+    assert "Let us go on with the complaint you are writing" in turn.text
+    assert "order ID" in turn.text and "Skip" not in turn.buttons
+    assert "problem" in (await ada.send("748597")).text  # the draft's answer, as asked
+    await ada.send("/cancel")
+    assert "Thank you! We have passed" not in (await ada.send("Hello")).text
+    rating = await rating_of(bot, await ledger_id(bot, ada))
+    assert rating is not None and rating.stars == 5 and rating.comment == ""

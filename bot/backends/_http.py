@@ -32,16 +32,41 @@ def translate_transport_errors(backend: str, *, creating: bool = False) -> Itera
     try:
         yield
     except _NOT_SENT as err:
-        raise BackendUnavailable(f"{backend} could not be reached ({type(err).__name__})") from err
+        where = _at(err)
+        raise BackendUnavailable(
+            f"{backend}{where} could not be reached ({type(err).__name__})"
+        ) from err
     except httpx.HTTPError as err:
         name = type(err).__name__
         timed_out = isinstance(err, httpx.TimeoutException)
         what = f"timed out ({name})" if timed_out else f"could not be reached ({name})"
         if creating:
             raise BackendOutcomeUnknown(
-                f"{backend} {what} after the complaint was sent; it may be filed there"
+                f"{backend}{_at(err)} {what} after the complaint was sent; it may be filed there"
             ) from err
-        raise BackendUnavailable(f"{backend} {what}") from err
+        raise BackendUnavailable(f"{backend}{_at(err)} {what}") from err
+
+
+def _at(err: httpx.HTTPError) -> str:
+    """` at host:port` of the request that failed (never its path or query, which may carry a
+    key), so that an outage line says which server was out; "" when httpx does not say."""
+    try:
+        url = err.request.url
+    except RuntimeError:  # an error raised without its request
+        return ""
+    return _host(url)
+
+
+def _answered_by(response: httpx.Response) -> str:
+    try:
+        return _host(response.request.url)
+    except RuntimeError:  # a response made without its request
+        return ""
+
+
+def _host(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port else ""
+    return f" at {url.host}{port}" if url.host else ""
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -64,7 +89,8 @@ def raise_for_transient(response: httpx.Response, backend: str) -> None:
     code = response.status_code
     if code == 429 or code >= 500:
         raise BackendUnavailable(
-            f"{backend} answered HTTP {code}", retry_after=retry_after_seconds(response)
+            f"{backend}{_answered_by(response)} answered HTTP {code}",
+            retry_after=retry_after_seconds(response),
         )
 
 

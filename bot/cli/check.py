@@ -20,9 +20,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import Redactor, configure_logging, quiet_library_tracebacks
 from bot.storage.engines import database_for
 from bot.storage.inspection import DatabaseReport, inspect_database, inspect_postgres
-from bot.telegram_errors import not_a_bot_api
-
-NOT_A_BOT_API = "did not answer as a Telegram Bot API server: check TELEGRAM_API_BASE_URL"
+from bot.telegram_errors import describe_not_a_bot_api, not_a_bot_api_reason
+from bot.words import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,21 +116,27 @@ async def check_telegram(settings: Settings, request: BaseRequest | None) -> Che
     try:
         async with bot:  # initialize() asks getMe
             me = bot.bot
-    except InvalidToken as err:  # its message may quote the token: never print it
-        if not_a_bot_api(err):
-            return CheckResult("telegram", False, f"{host} {NOT_A_BOT_API} (HTTP 404)")
+    except (TelegramError, KeyError) as err:  # a KeyError: JSON without the Bot API's result
+        return _telegram_failure(err, host)
+    return CheckResult("telegram", True, f"@{me.username} (id {me.id}) at {host}")
+
+
+def _telegram_failure(err: TelegramError | KeyError, host: str) -> CheckResult:
+    """The report line of a getMe that failed (`run` stops with the same words)."""
+    reason = not_a_bot_api_reason(err)
+    if reason is not None:
+        return CheckResult("telegram", False, describe_not_a_bot_api(host, reason))
+    if isinstance(err, KeyError):
+        raise err
+    if isinstance(err, InvalidToken):  # its message may quote the token: never print it
         return CheckResult(
             "telegram", False, f"{host} refused TELEGRAM_BOT_TOKEN (check it with @BotFather)"
         )
-    except NetworkError as err:
+    if isinstance(err, NetworkError):
         return CheckResult(
             "telegram", False, f"could not reach {host} ({type(err).__name__}: {err.message})"
         )
-    except TelegramError as err:
-        if not_a_bot_api(err):
-            return CheckResult("telegram", False, f"{host} {NOT_A_BOT_API} (not JSON)")
-        return CheckResult("telegram", False, f"{host} answered getMe with an error: {err}")
-    return CheckResult("telegram", True, f"@{me.username} (id {me.id}) at {host}")
+    return CheckResult("telegram", False, f"{host} answered getMe with an error: {err}")
 
 
 async def check_backend(
@@ -146,7 +151,7 @@ async def check_backend(
             return CheckResult(
                 "backend", True, "local: the complaint desk starts with the database"
             )
-        held = f"local complaint desk holds {database.desk_complaints} complaints"
+        held = f"local complaint desk holds {counted(database.desk_complaints, 'complaint')}"
         return CheckResult("backend", True, f"local: {held}")
     try:
         # The HTTP backends never touch the database: it stays closed (and uncreated).

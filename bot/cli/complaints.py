@@ -11,6 +11,7 @@ from bot.storage.deliveries import DeliveryState, DeliveryStore
 from bot.storage.engines import database_for
 from bot.storage.ledger import Ledger, LedgerState
 from bot.storage.unknown_outcomes import UnknownOutcomes
+from bot.words import counted
 
 LEDGER_STATES = frozenset(str(state) for state in LedgerState)
 
@@ -96,7 +97,7 @@ async def move_pending(settings: Settings, backend: str) -> int:
         moved, kept = await Ledger(database).move_pending(backend)
     finally:
         await database.close()
-    print(f"Moved {moved} pending complaint(s) to the {backend} backend.")
+    print(f"Moved {counted(moved, 'pending complaint')} to the {backend} backend.")
     if kept:
         print(
             f"{kept} pending complaint(s) were kept: their old backend already holds part of "

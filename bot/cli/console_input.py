@@ -42,7 +42,7 @@ class StreamLines:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._lines: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
         self._wanted = threading.Event()
         self._loop = asyncio.get_running_loop()
         thread = threading.Thread(target=self._read_all, name="console-input", daemon=True)
@@ -53,15 +53,22 @@ class StreamLines:
         return nullcontext()
 
     async def read(self) -> str | None:
-        """The next line; None at the end of the input."""
+        """The next line; None at the end of the input. A failed read (the terminal gone) is
+        raised here, in the session, which then ends and keeps its recording."""
         self._wanted.set()
-        return await self._lines.get()
+        line = await self._lines.get()
+        if isinstance(line, BaseException):
+            raise line
+        return line
 
     def _read_all(self) -> None:
         while True:
             self._wanted.wait()
             self._wanted.clear()
-            line = self._stream.readline()
-            self._loop.call_soon_threadsafe(self._lines.put_nowait, line or None)
-            if not line:
+            try:
+                line: str | BaseException | None = self._stream.readline() or None
+            except (OSError, ValueError) as err:
+                line = err
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+            if not isinstance(line, str):
                 return

@@ -58,9 +58,10 @@ async def migrate_to_postgres(settings: Settings, source: Path | None) -> int:
     if url is None or url.engine != "postgresql":
         raise ConfigError("DATABASE_URL: set it to the PostgreSQL database to copy into")
     path = source or settings.database_path
+    setting = "--from" if source is not None else "DATABASE_PATH"
     if not path.exists():
-        raise ConfigError(f"DATABASE_PATH: {path}: there is no SQLite database to copy")
-    old, new = SqliteDatabase(path), database_for(settings)
+        raise ConfigError(f"{setting}: {path}: there is no SQLite database to copy")
+    old, new = SqliteDatabase(path, setting=setting), database_for(settings)
     await old.open()
     try:
         await new.open()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.storage.engines import database_for
 from bot.storage.ratings import RatedComplaint, RatingStore
+from bot.words import counted
 
 DEFAULT_DAYS = 30
 # Ratings of 4 or 5 stars count as satisfied customers.
@@ -63,9 +64,9 @@ async def rating_summary(settings: Settings, days: int, *, now: float | None = N
         await database.close()
     since = datetime.fromtimestamp(cutoff, tz=UTC).strftime("%Y-%m-%d %H:%M")
     if not ratings:
-        print(f"No ratings in the last {days} days (since {since} UTC).")
+        print(f"No ratings in the last {counted(days, 'day')} (since {since} UTC).")
         return 0
-    print(f"Ratings of the last {days} days (since {since} UTC):")
+    print(f"Ratings of the last {counted(days, 'day')} (since {since} UTC):")
     for line in summarise(ratings):
         print(line)
     return 0

@@ -21,7 +21,7 @@ from bot.conversation.presses import answer_press
 from bot.conversation.render import Reply
 from bot.conversation.withdrawals import CustomerWithdrawals
 from bot.deeplinks import verify_payload
-from bot.i18n import Messages
+from bot.i18n import Messages, plural_count
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState
 from bot.workers.status_poller import changed
@@ -76,7 +76,9 @@ class CustomerCommands:
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help, in every step; the current question follows when a draft is open."""
         t = self.s.messages(user_of(update))
-        text = t("help.text", minutes=f"{self.s.settings.conversation_timeout_minutes:g}")
+        minutes = self.s.settings.conversation_timeout_minutes
+        draft_open = t.plural("help.draft_open", plural_count(minutes), minutes=f"{minutes:g}")
+        text = f"{t('help.text')}\n\n{draft_open}"
         if not await self.flow.repeat_question(update, text):
             await send(update, Reply(text))
 

@@ -13,8 +13,8 @@ from bot.conversation.states import Step
 MAX_ATTACHMENTS = 10
 PROBLEM_MIN_LENGTH = 5
 PROBLEM_MAX_LENGTH = 2000
-# Longer than any sane ORDER_ID_PATTERN allows; checked before the pattern so a 10,000
-# character message never reaches the regex engine.
+# Longer than any sane ORDER_ID_PATTERN allows; checked before the pattern so a long message
+# (Telegram lets a customer send 4,096 characters) never reaches the regex engine.
 ORDER_ID_MAX_LENGTH = 64
 
 

@@ -36,7 +36,7 @@ from bot.conversation.questions import question, with_notice
 from bot.conversation.render import Reply
 from bot.conversation.route import advance_after_resolution, after, editable, may_skip
 from bot.conversation.states import Step
-from bot.i18n import Messages
+from bot.i18n import Messages, plural_count
 from bot.services import Services, customer_of
 from bot.storage.conversations import StoredConversation
 from bot.storage.deliveries import Delivery
@@ -464,7 +464,7 @@ class ComplaintFlow:
 
     def _expired_text(self, t: Messages) -> str:
         minutes = self.s.settings.conversation_timeout_minutes
-        return t("timeout.expired", minutes=f"{minutes:g}")
+        return t.plural("timeout.expired", plural_count(minutes), minutes=f"{minutes:g}")
 
     # -- the draft in the database ---------------------------------------------------------
 

@@ -189,7 +189,8 @@ class CustomerFollowUps:
         minutes = max(1, math.ceil((oldest + HOUR_SECONDS - now) / 60))
         logger.info("Customer %s wrote %s messages within an hour; not relayed", user.id, count)
         if first_of_album:
-            await send(update, Reply(t("follow_up.too_many", limit=limit, minutes=minutes)))
+            text = t.plural("follow_up.too_many", limit, limit=limit, minutes=minutes)
+            await send(update, Reply(text))
         return True
 
     def _sent(self, t: Messages, entry: LedgerEntry, posted: bool) -> str:

@@ -3,6 +3,7 @@
 A press is checked like [Check status]: the complaint must be the presser's own and finished.
 The rating, the wait for a comment and the operators' post are one transaction; the comment
 is the customer's next text while no draft is open (a handler that runs before the draft's).
+A press while a draft is open asks for no comment: the next text answers the draft's question.
 """
 
 from __future__ import annotations
@@ -83,7 +84,11 @@ class RatingAnswers:
         query = update.callback_query
         assert query is not None
         stars, now = int(press.argument), self.s.clock()
-        until = now + self.s.settings.conversation_timeout_seconds
+        # While a draft is open the customer's next text answers its question, so no comment
+        # is asked for (it could not be told from an answer): the rating is stored and the
+        # draft's question follows.
+        drafting = (await self.flow.open(update)).draft is not None
+        until = now if drafting else now + self.s.settings.conversation_timeout_seconds
         existing = await self._ratings.get(entry.id)
         if existing is None:
             change = self._ratings.first(
@@ -118,7 +123,8 @@ class RatingAnswers:
         else:
             await answer_press(query, t("rating.thanks_toast"))
             text = t("rating.ask_comment")
-        await send(update, Reply(text, rating_comment_keyboard(t, entry.id)))
+        if not (drafting and await self.flow.repeat_question(update, t("rating.thanks_drafting"))):
+            await send(update, Reply(text, rating_comment_keyboard(t, entry.id)))
         await self.s.delivery.deliver_all(claimed)
 
     async def _skip(self, update: Update, entry: LedgerEntry, t: Messages) -> None:

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup
 from bot.backends.base import ComplaintStatus, Receipt, RejectionReason
 from bot.conversation import render
 from bot.conversation.keyboards import rating_row, result_keyboard
-from bot.i18n import Messages
+from bot.i18n import Messages, plural_count
 from bot.storage.deliveries import NewDelivery, OutgoingMessage
 from bot.storage.ledger import LedgerEntry
 
@@ -165,5 +165,7 @@ def draft_expired(t: Messages, *, user_id: int, chat_id: int, minutes: float) ->
         user_id=user_id,
         chat_id=chat_id,
         kind="expired",
-        message=OutgoingMessage(text=t("timeout.expired", minutes=f"{minutes:g}")),
+        message=OutgoingMessage(
+            text=t.plural("timeout.expired", plural_count(minutes), minutes=f"{minutes:g}")
+        ),
     )

@@ -14,4 +14,6 @@ def database_for(settings: Settings) -> Database:
         from bot.storage.postgres import PostgresDatabase
 
         return PostgresDatabase(url, pool_size=settings.database_pool_size)
-    return SqliteDatabase(url.path if url is not None else settings.database_path)
+    if url is not None:
+        return SqliteDatabase(url.path, setting="DATABASE_URL")
+    return SqliteDatabase(settings.database_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.config import DatabaseUrl
 from bot.storage.database import explain
 from bot.storage.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
+from bot.words import counted
 
 BUSY_TIMEOUT_SECONDS = 5.0
 
@@ -61,7 +62,7 @@ def inspect_database(path: Path) -> DatabaseReport:
     if version < len(SQLITE_MIGRATIONS):
         schema += f", migrated to {len(SQLITE_MIGRATIONS)} at the next start"
     return DatabaseReport(
-        True, f"{path} ({complaints} complaints in the ledger, {schema})", True, desk
+        True, f"{path} ({counted(complaints, 'complaint')} in the ledger, {schema})", True, desk
     )
 
 
@@ -94,7 +95,7 @@ async def inspect_postgres(url: DatabaseUrl) -> DatabaseReport:
     if version < len(POSTGRES_MIGRATIONS):
         schema += f", migrated to {len(POSTGRES_MIGRATIONS)} at the next start"
     return DatabaseReport(
-        True, f"{where} ({complaints} complaints in the ledger, {schema})", True, desk
+        True, f"{where} ({counted(complaints, 'complaint')} in the ledger, {schema})", True, desk
     )
 
 

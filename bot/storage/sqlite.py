@@ -43,8 +43,10 @@ class SqliteDatabase(Database):
     skip_locked = ""
     shared = False
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, setting: str = "DATABASE_PATH") -> None:
         self.path = Path(path)
+        # The setting that named the file, for the one line that says what is wrong with it.
+        self.setting = setting
         self._connection: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
@@ -52,13 +54,14 @@ class SqliteDatabase(Database):
     async def open(self) -> None:
         """Opens the file (creating its folder) and migrates it; safe to call more than once.
 
-        Raises ConfigError (one line naming DATABASE_PATH) when the file cannot be created,
-        opened, written or read as a database.
+        Raises ConfigError (one line naming the setting: DATABASE_PATH, or DATABASE_URL when
+        that named the file) when the file cannot be created, opened, written or read as a
+        database.
         """
         try:
             await self._open()
         except (OSError, sqlite3.Error) as err:
-            raise ConfigError(f"DATABASE_PATH: {self.path}: {explain(err)}") from None
+            raise ConfigError(f"{self.setting}: {self.path}: {explain(err)}") from None
 
     @property
     def description(self) -> str:

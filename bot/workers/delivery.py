@@ -40,6 +40,7 @@ from bot.storage.deliveries import (
     NewDelivery,
     OutgoingMessage,
 )
+from bot.telegram_errors import host_of
 from bot.workers.backoff import RetryPolicy
 from bot.workers.claims import CLAIM_SECONDS
 from bot.workers.loop import ClaimingWorker
@@ -437,9 +438,10 @@ class DeliveryWorker(ClaimingWorker[Delivery]):
             return DeliveryState.GIVEN_UP
         delay = self._policy.delay(delivery.attempts, retry_after, self._rng)
         logger.info(
-            "Message %s to chat %s not delivered (%s); next try in %.0f s",
+            "Message %s to chat %s not delivered (%s: %s); next try in %.0f s",
             delivery.id,
             delivery.chat_id,
+            host_of(self._bot.base_url),  # the host only: the URL's path holds the token
             error,
             delay,
         )

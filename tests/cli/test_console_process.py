@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 
 from bot.storage.sqlite import SqliteDatabase
-from tests.helpers.driver import BotHarness, make_settings
+from tests.helpers.driver import BotHarness
 from tests.helpers.processes import BotProcess, until
 from tests.helpers.targets import InProcessTarget
-from tests.helpers.transcript import load_transcript, replay
+from tests.helpers.transcript import load_transcript, replay, transcript_settings
 
 
 async def _console(tmp_path: Path, *args: str, **settings: object) -> BotProcess:
@@ -73,9 +73,9 @@ async def test_a_recording_replays_whatever_the_console_database_held(tmp_path: 
     assert await console.exit_status() == 0
 
     transcript = load_transcript(recording)
-    assert transcript.settings == {"conversation_timeout_minutes": "0.05"}
+    assert transcript.settings["conversation_timeout_minutes"] == "0.05"
     assert any(kind == "wait" for kind, _ in transcript.steps)
-    harness = BotHarness(make_settings(tmp_path / "replay.sqlite3", **transcript.settings))
+    harness = BotHarness(transcript_settings(transcript, tmp_path / "replay.sqlite3"))
     await harness.start()
     try:
         await replay(transcript, InProcessTarget(harness, None))

@@ -42,6 +42,9 @@ def use_database_url(url: str | None) -> None:
 
 # The same, for a `python -m bot` process (an empty COMPLAINT_RESOLUTIONS means none).
 OLD_FLOW = {"COMPLAINT_RESOLUTIONS": "", "ASK_PHOTOS": "off"}
+# What make_settings sets unless a test starts from the shipped defaults.
+TEST_FLOW: dict[str, Any] = {"complaint_resolutions": {}, "ask_photos": "off"}
+TEST_TOKEN = "123456:TEST-TOKEN-not-a-real-one-abcdefghi"
 # The settings of the steps after CATEGORY as a shop gets them without setting anything.
 PRODUCT_DEFAULTS: dict[str, Any] = {
     "complaint_resolutions": DEFAULT_RESOLUTIONS,
@@ -49,21 +52,22 @@ PRODUCT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def make_settings(database_path: Path, **overrides: Any) -> Settings:
+def make_settings(database_path: Path, *, shipped: bool = False, **overrides: Any) -> Settings:
     """Settings for a test: no .env, no rate limiting, a test token, the given database (or,
     in a both_engines test's PostgreSQL turn, that test's PostgreSQL database).
 
     Tests get the three-question flow of a shop that sets `COMPLAINT_RESOLUTIONS=` and
     `ASK_PHOTOS=off` (the flow every shop had before those steps); the tests of those steps
-    turn them on with PRODUCT_DEFAULTS or their own values.
+    turn them on with PRODUCT_DEFAULTS or their own values. `shipped` starts from the shipped
+    defaults instead (a console recording, which names what it changed).
     """
     values: dict[str, Any] = {
-        "telegram_bot_token": "123456:TEST-TOKEN-not-a-real-one-abcdefghijkl",
+        "telegram_bot_token": TEST_TOKEN,
         "database_path": database_path,
         "telegram_rate_limit_per_second": 0,
-        "complaint_resolutions": {},
-        "ask_photos": "off",
     }
+    if not shipped:
+        values.update(TEST_FLOW)
     if _database_url is not None:
         values["database_url"] = _database_url
     values.update(overrides)

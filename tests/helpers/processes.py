@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.helpers.driver import OLD_FLOW
 
-TEST_TOKEN = "123456:LOOPBACK-token-for-tests-only-abcdefghij"
+TEST_TOKEN = "123456:LOOPBACK-token-for-tests-only-abcde"
 WAIT_SECONDS = 30.0
 
 

@@ -12,8 +12,17 @@ from typing import Any
 from bot.cli.desk import set_status
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import ApiCall, LoopbackTelegram
-from tests.helpers.driver import OLD_FLOW, BotHarness
-from tests.helpers.transcript import CUSTOMER_ID, Outputs, ScriptedHttp, TranscriptFailure
+from tests.helpers.driver import OLD_FLOW, BotHarness, FakeClock
+from tests.helpers.transcript import (
+    CUSTOMER_ID,
+    Outputs,
+    ScriptedHttp,
+    Transcript,
+    TranscriptFailure,
+    prepare_telegram,
+    replay,
+    transcript_settings,
+)
 
 # How long the process may take to answer, and how long "nothing more" must last.
 ANSWER_SECONDS = 10.0
@@ -55,12 +64,35 @@ class InProcessTarget:
         await self.harness.settle()
 
 
+async def replay_in_process(transcript: Transcript, workdir: Path) -> None:
+    """Replays a transcript through the real Application in this process, as `make transcript`
+    does: its settings over the tests' defaults (a recording's: over the shipped ones), a
+    scripted HTTP backend when it names one, time that moves only at `wait` steps."""
+    uses_http = transcript.settings.get("complaint_backend", "local") != "local"
+    http = ScriptedHttp() if uses_http else None
+    settings = transcript_settings(transcript, workdir / "bot.sqlite3")
+    clock = FakeClock()
+    telegram = LoopbackTelegram(clock=clock)
+    prepare_telegram(transcript, telegram)
+    harness = BotHarness(
+        settings, http_client=http.client() if http else None, clock=clock, telegram=telegram
+    )
+    await harness.start()
+    try:
+        await replay(transcript, InProcessTarget(harness, http))
+    finally:
+        await harness.stop()
+
+
 class ProcessTarget:
     """`python -m bot` as a separate process, polling a loopback Bot API on 127.0.0.1."""
 
     http: ScriptedHttp | None = None
 
-    def __init__(self, workdir: Path, settings: dict[str, Any]) -> None:
+    def __init__(
+        self, workdir: Path, settings: dict[str, Any], *, shipped_defaults: bool = False
+    ) -> None:
+        self.shipped_defaults = shipped_defaults  # a recording: no OLD_FLOW beneath its settings
         self.telegram = LoopbackTelegram()
         self.server = LoopbackBotApiServer(self.telegram)
         self.workdir = workdir
@@ -76,11 +108,11 @@ class ProcessTarget:
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
-            "TELEGRAM_BOT_TOKEN": "123456:LOOPBACK-token-for-tests-only-abcdefghij",
+            "TELEGRAM_BOT_TOKEN": "123456:LOOPBACK-token-for-tests-only-abcde",
             "TELEGRAM_API_BASE_URL": self.server.base_url,
             "DATABASE_PATH": str(self.workdir / "bot.sqlite3"),
             "TELEGRAM_RATE_LIMIT_PER_SECOND": "0",
-            **OLD_FLOW,
+            **({} if self.shipped_defaults else OLD_FLOW),
             **{name.upper(): str(value) for name, value in self.settings.items()},
         }
 

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import httpx
 import yaml
 
+from bot.cli.recording import SHIPPED_DEFAULTS
+from bot.config import Settings
 from bot.loopback.customer import CustomerUpdates, Replied, make_user
 from bot.loopback.telegram import ApiCall, LoopbackTelegram, reply_keyboard_of
 from tests.helpers.chat_steps import (
@@ -31,6 +33,7 @@ from tests.helpers.chat_steps import (
     prepare_group,
     telegram_down,
 )
+from tests.helpers.driver import make_settings
 
 TRANSCRIPTS_DIR = Path(__file__).parent.parent / "transcripts"
 ACTIONS = {"user", "press", "press_data", "send", "album", "edit"}
@@ -53,6 +56,8 @@ SHOWN_METHODS = {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
 # What a `bot: {document: …}` step may check of a file the bot uploaded.
 DOCUMENT_FIELDS = {"name", "json", "json_not_contains"}
 CUSTOMER_ID = 424242
+# A transcript's `defaults:`: the tests' own (the default) or the shipped ones (recordings).
+DEFAULTS = ("tests", SHIPPED_DEFAULTS)
 
 
 class TranscriptFailure(AssertionError):
@@ -71,6 +76,9 @@ class Transcript:
     loopback: bool = False
     # The operator chat's shape (`operator_chat:`), None when the transcript does not say.
     operator_chat: dict[str, Any] | None = None
+    # `defaults: shipped` (a console recording): what `settings:` does not name takes the
+    # shipped default, not the tests' three-question flow.
+    shipped_defaults: bool = False
 
     @property
     def name(self) -> str:
@@ -104,6 +112,9 @@ def load_transcript(path: Path) -> Transcript:
     ):
         raise TranscriptFailure(f"{path.name}: operator_chat takes {sorted(OPERATOR_CHAT_FIELDS)}")
     settings = {k.lower(): v for k, v in (data.get("settings") or {}).items()}
+    defaults = data.get("defaults", DEFAULTS[0])
+    if defaults not in DEFAULTS:
+        raise TranscriptFailure(f"{path.name}: defaults is one of {list(DEFAULTS)}")
     uses_operators = operator_chat is not None or any(k in OPERATOR_STEPS for k, _ in steps)
     if uses_operators and settings.get("operator_chat_id") is None:
         raise TranscriptFailure(f"{path.name}: operator steps need settings: OPERATOR_CHAT_ID")
@@ -115,7 +126,14 @@ def load_transcript(path: Path) -> Transcript:
         customer=dict(data.get("customer") or {}),
         loopback=bool(data.get("loopback", False)),
         operator_chat=dict(operator_chat) if operator_chat is not None else None,
+        shipped_defaults=defaults == SHIPPED_DEFAULTS,
     )
+
+
+def transcript_settings(transcript: Transcript, database_path: Path) -> Settings:
+    """The settings a transcript replays with: the tests' defaults (or, for a recording, the
+    shipped ones), then what the transcript names."""
+    return make_settings(database_path, shipped=transcript.shipped_defaults, **transcript.settings)
 
 
 def prepare_telegram(transcript: Transcript, telegram: LoopbackTelegram) -> None:
