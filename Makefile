@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # docs/configuration.md's settings tables, rendered from the settings model (bot/config/).
 docs: $(STAMP)

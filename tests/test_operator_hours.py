@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.operators.hours import WorkingHours
+from bot.hours import WorkingHours
 
 PRAGUE = ZoneInfo("Europe/Prague")
 OFFICE = WorkingHours.parse("Mon-Fri 09:00-17:00, Sat 10:00-12:00 Europe/Prague")

@@ -142,6 +142,10 @@ def test_actions_are_pinned_by_major_version() -> None:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", action), action
 
 
+# Executables whose package has another name.
+EXECUTABLE_PACKAGES = {"lint-imports": "import-linter"}
+
+
 def test_pre_commit_hooks_use_the_versions_pinned_in_pyproject() -> None:
     pins = _pins()
     for hook in _hooks():
@@ -149,7 +153,8 @@ def test_pre_commit_hooks_use_the_versions_pinned_in_pyproject() -> None:
             # The project's own venv, which `make` installs from pyproject.toml's pins.
             executable = shlex.split(hook["entry"])[0]
             assert executable.startswith(".venv/bin/"), hook
-            assert Path(executable).name in pins, hook
+            name = Path(executable).name
+            assert EXECUTABLE_PACKAGES.get(name, name) in pins, hook
             assert hook["language"] == "system", hook
         else:
             package = HOOK_REPO_PACKAGES[hook["repo"]]

@@ -17,9 +17,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.complaint import ComplaintEnvelope
+
+# The values a backend answers with live below every layer (storage keeps them too); they
+# are the port's, and importable from here as before.
+from bot.receipts import FINAL_STATUSES as FINAL_STATUSES
+from bot.receipts import Card as Card
+from bot.receipts import ComplaintStatus as ComplaintStatus
+from bot.receipts import Media as Media
+from bot.receipts import Receipt as Receipt
+from bot.receipts import StatusCode as StatusCode
 
 
 class BackendError(Exception):
@@ -72,73 +79,6 @@ class BackendOutcomeUnknown(BackendError):
     """A create call may have filed the complaint, but no answer says so (a read timeout, a
     dropped connection, an answer we cannot read, a stop mid-call): a backend without
     idempotency would file it twice if called again, so operators look and decide."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Card(_Model):
-    """A rich card returned by a backend (the middleware's basicCard)."""
-
-    title: str = ""
-    subtitle: str = ""
-    text: str = ""
-    image_url: str = ""
-    image_alt: str = ""
-
-
-class Media(_Model):
-    """A media object returned by a backend (the middleware's mediaResponse)."""
-
-    media_type: str = ""
-    url: str
-    name: str = ""
-    description: str = ""
-
-
-class Receipt(_Model):
-    """What the customer sees of a registered complaint, and what is needed to ask its status.
-
-    `number` is the complaint number shown to the customer; `reference` is what the backend
-    needs for status queries (often the same).
-    """
-
-    number: str
-    reference: str
-    text: str = ""
-    state: str = ""
-    attributes: tuple[tuple[str, str], ...] = ()
-    cards: tuple[Card, ...] = ()
-    media: tuple[Media, ...] = ()
-
-
-class StatusCode(StrEnum):
-    """The lifecycle of a complaint, common to every backend."""
-
-    RECEIVED = "received"
-    IN_PROGRESS = "in_progress"
-    WAITING = "waiting"
-    RESOLVED = "resolved"
-    REJECTED = "rejected"
-    CLOSED = "closed"
-    UNKNOWN = "unknown"
-
-
-FINAL_STATUSES = frozenset({StatusCode.RESOLVED, StatusCode.REJECTED, StatusCode.CLOSED})
-
-
-class ComplaintStatus(_Model):
-    """The status of one complaint as the backend tells it."""
-
-    code: StatusCode
-    text: str = ""
-    detail: str = ""
-
-    @property
-    def is_final(self) -> bool:
-        """Resolved, rejected or closed: nothing more will happen to it."""
-        return self.code in FINAL_STATUSES
 
 
 Checkpoint = Mapping[str, str]

@@ -36,7 +36,7 @@ from bot.config.values import (
     DEFAULT_RESOLUTIONS,
     parse_mapping,
 )
-from bot.operators.hours import WorkingHours
+from bot.hours import WorkingHours
 
 
 class CoreSettings(BaseSettings):

@@ -17,7 +17,7 @@ from bot.config.values import (
     parse_database_url,
     parse_mapping,
 )
-from bot.operators.hours import WorkingHours
+from bot.hours import WorkingHours
 
 
 def _lower(value: object) -> object:

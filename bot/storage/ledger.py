@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.backends.base import ComplaintStatus, Receipt
 from bot.complaint import ComplaintEnvelope
+from bot.receipts import ComplaintStatus, Receipt
 from bot.storage.database import Database, Row, Statement
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.backends.base import Receipt
 from bot.complaint import ComplaintEnvelope, ConversationRequest, UserInfo
+from bot.receipts import Receipt
 from bot.storage.database import Row, Statement
 
 logger = logging.getLogger(__name__)
