@@ -74,3 +74,12 @@ class ComplaintStatus(_Model):
     def is_final(self) -> bool:
         """Resolved, rejected or closed: nothing more will happen to it."""
         return self.code in FINAL_STATUSES
+
+
+def is_news(status: ComplaintStatus, *, told_code: str | None, told_detail: str) -> bool:
+    """Whether a status read from the backend would show the customer something new, against
+    what they were told last (its code and the shared message): a new status, or a new
+    message."""
+    return (told_code or "") != status.code or (
+        bool(status.detail) and status.detail != told_detail
+    )

@@ -22,9 +22,9 @@ from bot.conversation.render import Reply
 from bot.conversation.withdrawals import CustomerWithdrawals
 from bot.deeplinks import verify_payload
 from bot.i18n import Messages, plural_count
+from bot.receipts import is_news
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState
-from bot.workers.status_poller import changed
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class CustomerCommands:
             logger.warning("Status of complaint %s unavailable: %s", entry.id, err.detail)
             word = render.entry_status(t, entry)
             return t("status.unavailable", number=number, status=word)
-        if changed(entry, status):
+        if is_news(status, told_code=entry.status_code, told_detail=entry.status_detail):
             # The customer sees this status now, so nobody announces it again.
             await self.s.ledger.set_status(entry, status, now=self.s.clock())
         return render.status_reply(t, entry, status)

@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from bot.backends.base import ComplaintStatus, StatusCode
 from bot.backends.local import LocalDeskBackend
 from bot.metrics import Metrics
+from bot.receipts import is_news
 from bot.storage.database import Statement
 from bot.storage.deliveries import DeliveryStore, NewDelivery
 from bot.storage.ledger import Ledger
 from bot.workers.announcements import Announcements
 from bot.workers.delivery import DeliveryWorker
-from bot.workers.status_poller import changed
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,11 @@ class DeskChanges:
             update = self._desk.status_change(number, status, new_note)
             entry = await self._ledger.find_by_number(self._desk.name, number)
             seen = ComplaintStatus(code=status, text=str(status), detail=new_note)
-            if entry is None or entry.receipt is None or not changed(entry, seen):
+            if (
+                entry is None
+                or entry.receipt is None
+                or not is_news(seen, told_code=entry.status_code, told_detail=entry.status_detail)
+            ):
                 return await self._owe(update, owed=())
             await self._announce.refresh(entry)
             change = self._ledger.status_changed(entry, seen, now=self._clock())

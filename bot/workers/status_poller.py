@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from bot.backends.base import BackendError, ComplaintBackend, ComplaintStatus
 from bot.metrics import Metrics
+from bot.receipts import is_news
 from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger, LedgerEntry
 from bot.workers.announcements import Announcements
@@ -128,6 +129,4 @@ class StatusPoller:
 
 def changed(entry: LedgerEntry, status: ComplaintStatus) -> bool:
     """Whether the customer would see something new (a new status, or a new shared message)."""
-    return (entry.status_code or "") != status.code or (
-        bool(status.detail) and status.detail != entry.status_detail
-    )
+    return is_news(status, told_code=entry.status_code, told_detail=entry.status_detail)
