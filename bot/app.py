@@ -37,6 +37,7 @@ from bot.errors import error_handler
 from bot.i18n import Translator
 from bot.lean_request import LeanRequest, proxy_configured
 from bot.measured_request import MeasuredRequest
+from bot.media_links import MediaLinks
 from bot.metrics import Metrics
 from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
 from bot.operators.desk import DeskChanges
@@ -59,7 +60,6 @@ from bot.storage.ratings import RatingStore
 from bot.storage.threads import ThreadStore
 from bot.storage.updates import UpdateLog
 from bot.storage.withdrawals import WithdrawalStore
-from bot.web.links import MediaLinks
 from bot.workers.announcements import Announcements
 from bot.workers.backoff import RetryPolicy
 from bot.workers.claims import instance_name

@@ -14,6 +14,7 @@ from bot.complaint import Customer
 from bot.concurrency import CustomerLocks
 from bot.config import Settings
 from bot.i18n import Messages, Translator, language_tag
+from bot.media_links import MediaLinks
 from bot.storage.conversations import ConversationStore
 from bot.storage.customers import CustomerPreferences
 from bot.storage.database import Database
@@ -21,7 +22,6 @@ from bot.storage.leases import Leases
 from bot.storage.ledger import Ledger
 from bot.storage.threads import ThreadStore
 from bot.storage.updates import UpdateLog
-from bot.web.links import MediaLinks
 from bot.workers.delivery import DeliveryWorker
 from bot.workers.outbox import OutboxWorker
 

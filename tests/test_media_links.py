@@ -18,8 +18,8 @@ from bot.complaint import Attachment
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram
+from bot.media_links import MediaLinks
 from bot.telegram_html import plain_text
-from bot.web.links import MediaLinks
 from bot.web.media import media_routes
 from bot.web.server import WebServer
 from tests.helpers.driver import (

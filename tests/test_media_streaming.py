@@ -20,7 +20,7 @@ import httpx
 from bot.complaint import Attachment
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram, StoredFile
-from bot.web.links import MediaLinks
+from bot.media_links import MediaLinks
 from bot.web.media import media_routes
 from bot.web.server import WebServer
 from tests.helpers.driver import BotHarness, FakeClock, make_settings

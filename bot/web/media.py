@@ -1,6 +1,6 @@
 """This module contains the media route: a customer's file, opened from a signed link.
 
-Backend staff open a link of bot/web/links.py from the backend's own screen; the bot fetches
+Backend staff open a link of bot/media_links.py from the backend's own screen; the bot fetches
 the file from Telegram (getFile) at that moment and keeps no copy unless MEDIA_CACHE_DIR is
 set. A changed or expired link is answered 403, the link of a file erased (/forgetme,
 retention) 410.
@@ -26,11 +26,11 @@ from tornado.iostream import StreamClosedError
 
 from bot.app import BuiltBot
 from bot.measured_request import result_of
+from bot.media_links import LinkedFile, MediaLinks
 from bot.metrics import Metrics
 from bot.storage.erasures import Erasures
 from bot.storage.media_cache import CachedCopy, FileCache
 from bot.web.files import CHUNK_BYTES, announced_length, download, file_url
-from bot.web.links import LinkedFile, MediaLinks
 from bot.web.server import Route, WebLimits
 
 logger = logging.getLogger(__name__)
