@@ -29,11 +29,11 @@ from bot.conversation.commands import CustomerCommands
 from bot.conversation.data_rights import DataRights
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.follow_ups import CustomerFollowUps
-from bot.conversation.handlers import MENU_COMMANDS, Conversing, register_handlers
 from bot.conversation.preferences import PreferenceCommands
 from bot.conversation.ratings import RatingAnswers
 from bot.conversation.withdrawals import CustomerWithdrawals
 from bot.errors import error_handler
+from bot.handlers import MENU_COMMANDS, Conversing, register_handlers
 from bot.i18n import Translator
 from bot.lean_request import LeanRequest, proxy_configured
 from bot.measured_request import MeasuredRequest

@@ -18,7 +18,7 @@ from bot.__main__ import ALLOWED_UPDATES
 from bot.app import BuiltBot, build_application
 from bot.complaint import Attachment
 from bot.config import ConfigError
-from bot.conversation.handlers import MENU_COMMANDS
+from bot.handlers import MENU_COMMANDS
 from bot.loopback.customer import CustomerUpdates, make_user
 from bot.loopback.server import LoopbackBotApiServer
 from bot.loopback.telegram import LoopbackTelegram

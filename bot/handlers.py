@@ -1,4 +1,5 @@
-"""This module contains the registration of every handler on the Application."""
+"""This module contains the registration of every handler on the Application: the customer
+conversation's and the operator chat's, in one room above both (neither registers the other's)."""
 
 from __future__ import annotations
 
