@@ -29,6 +29,7 @@ TABLES = (
     "processed_updates",
     "erasures",
     "erased_files",
+    "link_orders",
 )
 # Identity columns whose sequences must continue after the copied rows (and their floor).
 IDENTITIES = {
