@@ -88,6 +88,20 @@ def test_an_items_link_keeps_within_64_characters() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "i-25000087-Ab3dE6gH-AAAAAAAAAAAAAAAA",  # no expiry field
+        "i-25000087-Ab3dE6g-0-AAAAAAAAAAAAAAAA",  # a short token
+        "i-25000087-Ab3dE6gž-0-AAAAAAAAAAAAAAAA",  # not ASCII
+        "i--Ab3dE6gH-0-AAAAAAAAAAAAAAAA",  # no order
+        "i-25000087-Ab3dE6gH-00-AAAAAAAAAAAAAAAA",  # another spelling of "never"
+    ],
+)
+def test_broken_items_payloads_are_refused_without_an_error(payload: str) -> None:
+    assert verify_payload(payload, SECRET) is None
+
+
 def test_python_m_bot_link_stores_the_items_and_hash(tmp_path: Path) -> None:
     database = tmp_path / "bot.sqlite3"
     env = {
