@@ -360,3 +360,20 @@ async def test_a_forged_pick_is_refused_and_an_unknown_token_starts_with_the_ord
     await bob.send(PROBLEM)
     turn = await bob.press("Product-related")
     assert "One a line" in turn.text and turn.buttons == []
+
+
+async def test_optional_items_offer_skip_and_editing_shows_the_ticks(
+    start_bot: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot = await start_bot(ask_items="optional", claim_currency="CZK")
+    ada = bot.customer("Ada")
+    question = await up_to_items(bot, ada, await shop_link(bot, capsys))
+    assert question.buttons[-1] == "Skip" and "Done" not in question.buttons
+    await ada.press("2 × Charging cable")
+    summary = await ada.press("Done")
+    assert "• 2 × Charging cable" in summary.text
+    await ada.press("Edit")
+    turn = await ada.press("Items")
+    assert "✅ 2 × Charging cable" in turn.buttons and turn.buttons[-2:] == ["Done", "Skip"]
+    summary = await ada.press("Skip")
+    assert "Charging cable" not in summary.text
