@@ -16,6 +16,7 @@ from bot import DISTRIBUTION, __version__
 from bot.app import build_application
 from bot.cli import desk
 from bot.cli.console import run_console
+from bot.cli.link import link_item, order_hash
 from bot.config import BackendName, ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.polling import run_polling
@@ -77,7 +78,15 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if command == "link":
         from bot.cli.link import print_link
 
-        return asyncio.run(print_link(settings, args.order_id, days=args.days))
+        return asyncio.run(
+            print_link(
+                settings,
+                args.order_id,
+                days=args.days,
+                order_hash=args.order_hash or "",
+                items=args.item or (),
+            )
+        )
     if command == "console":
         return asyncio.run(run_console(settings, record=args.record, force=args.force))
     if command == "desk":
@@ -163,6 +172,16 @@ def _parser() -> argparse.ArgumentParser:
         "--days",
         type=_positive_int,
         help="days the link works (default DEEP_LINK_DAYS; unset: it never expires)",
+    )
+    link.add_argument(
+        "--order-hash", type=order_hash, metavar="HASH", help="the shop's hash of the order"
+    )
+    link.add_argument(
+        "--item",
+        type=link_item,
+        action="append",
+        metavar="ID:QUANTITY:PRICE:LABEL",
+        help="an item of the order the customer may pick (repeat it; kept in the database)",
     )
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument(

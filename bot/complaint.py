@@ -54,10 +54,13 @@ class ContactInfo(_Model):
 
 
 class ClaimedItem(_Model):
-    """One item the complaint is about, as the customer named it, and how many."""
+    """One item the complaint is about, as the customer named it, and how many; picked from
+    a shop's link, also the order item's id and unit price (in CLAIM_CURRENCY)."""
 
     label: str
     quantity: int = 1
+    orderItemId: str | None = None
+    price: float | None = None
 
 
 class ClaimedAmount(_Model):
@@ -147,6 +150,7 @@ class EntityInfo(_Model):
     items: tuple[ClaimedItem, ...] | None = None
     claimedAmount: ClaimedAmount | None = None
     refundAccount: str | None = None  # an IBAN; never logged, masked where shown
+    orderHash: str | None = None  # the shop's hash of the order, from its link
 
 
 class Params(_Model):
@@ -233,6 +237,7 @@ def build_envelope(
     items: Sequence[ClaimedItem] = (),
     amount: ClaimedAmount | None = None,
     refund_account: str = "",
+    order_hash: str = "",
 ) -> ComplaintEnvelope:
     """Builds the canonical envelope of a confirmed complaint."""
     return ComplaintEnvelope(
@@ -258,6 +263,7 @@ def build_envelope(
                         items=tuple(items) or None,
                         claimedAmount=amount,
                         refundAccount=refund_account or None,
+                        orderHash=order_hash or None,
                     )
                 )
             ),

@@ -8,6 +8,11 @@ so guessing a valid link for someone else's order is hopeless, while leaving 45 
 A link that expires is e-<orderId>-<expiry>-<signature>: the expiry is the Unix time in base 36
 (6 characters until 2038), and the signature covers "orderId\nexpiry", so neither the expiry
 nor a never-expiring link can be made from it (an order ID holds no newline).
+
+A link whose order's items (and hash) the bot keeps is i-<orderId>-<token>-<expiry>-<signature>:
+the token (8 letters and digits) names the stored items, the expiry is base 36 or "0" for
+never, and the signature covers "i\norderId\ntoken\nexpiry", so the token cannot be swapped
+for another order's and no other kind of link can be made from it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from dataclasses import dataclass
 
 PREFIX = "c-"
 EXPIRING_PREFIX = "e-"
+ITEMS_PREFIX = "i-"
+TOKEN_LENGTH = 8
+TOKEN = re.compile(rf"[0-9A-Za-z]{{{TOKEN_LENGTH}}}")
+NEVER = "0"  # the expiry of an items link that never expires
 SIGNATURE_LENGTH = 16
 MAX_PAYLOAD_LENGTH = 64  # Telegram's limit for ?start=
 MAX_ORDER_ID_LENGTH = MAX_PAYLOAD_LENGTH - len(PREFIX) - 1 - SIGNATURE_LENGTH
@@ -38,6 +47,7 @@ class VerifiedLink:
 
     order_id: str
     expires_at: int | None = None
+    token: str | None = None  # the stored items' token, for an i- link
 
     def expired(self, now: float) -> bool:
         """Whether the link is past its expiry at `now` (Unix time)."""
@@ -51,6 +61,14 @@ def sign(order_id: str, secret: str, expires_at: int | None = None) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:SIGNATURE_LENGTH]
 
 
+def sign_with_token(order_id: str, token: str, secret: str, expires_at: int | None) -> str:
+    """The signature of an items link: order, token and expiry ("0": never) together."""
+    expiry = NEVER if expires_at is None else _to_base36(expires_at)
+    message = f"i\n{order_id}\n{token}\n{expiry}"
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:SIGNATURE_LENGTH]
+
+
 def _to_base36(number: int) -> str:
     digits = ""
     while True:
@@ -60,15 +78,31 @@ def _to_base36(number: int) -> str:
             return digits
 
 
-def make_payload(order_id: str, secret: str, expires_at: int | None = None) -> str:
+def make_payload(
+    order_id: str, secret: str, expires_at: int | None = None, token: str | None = None
+) -> str:
     """The `start` payload for an order: c-<orderId>-<signature>, or with `expires_at` (Unix
-    time) e-<orderId>-<expiry>-<signature>."""
+    time) e-<orderId>-<expiry>-<signature>, or with a stored items' `token`
+    i-<orderId>-<token>-<expiry>-<signature>."""
     if not secret:
         raise DeepLinkError("a secret is needed to sign links (DEEP_LINK_SECRET)")
     if not order_id or not PAYLOAD_ALPHABET.fullmatch(order_id):
         raise DeepLinkError(
             f"order ID {order_id!r} can only use A-Z, a-z, 0-9, _ and - in a Telegram link"
         )
+    if token is not None:
+        if not TOKEN.fullmatch(token):
+            raise DeepLinkError(f"a link token is {TOKEN_LENGTH} letters and digits: {token!r}")
+        expiry = NEVER if expires_at is None else _to_base36(expires_at)
+        room = MAX_ORDER_ID_LENGTH - len(token) - 1 - len(expiry) - 1
+        signature = sign_with_token(order_id, token, secret, expires_at)
+        payload = f"{ITEMS_PREFIX}{order_id}-{token}-{expiry}-{signature}"
+        if len(order_id) > room:
+            raise DeepLinkError(
+                f"order ID {order_id!r} is longer than the {room} characters a Telegram link "
+                "can carry with items"
+            )
+        return payload
     if expires_at is None:
         room, payload = MAX_ORDER_ID_LENGTH, f"{PREFIX}{order_id}-{sign(order_id, secret)}"
     else:
@@ -84,10 +118,14 @@ def make_payload(order_id: str, secret: str, expires_at: int | None = None) -> s
 
 
 def make_complaint_link(
-    order_id: str, secret: str, bot_username: str, expires_at: int | None = None
+    order_id: str,
+    secret: str,
+    bot_username: str,
+    expires_at: int | None = None,
+    token: str | None = None,
 ) -> str:
     """The URL that opens the bot with a complaint about `order_id` already started."""
-    payload = make_payload(order_id, secret, expires_at)
+    payload = make_payload(order_id, secret, expires_at, token)
     return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
 
 
@@ -97,7 +135,7 @@ def verify_payload(payload: str, secret: str) -> VerifiedLink | None:
     if (
         not secret
         or len(payload) > MAX_PAYLOAD_LENGTH
-        or not payload.startswith((PREFIX, EXPIRING_PREFIX))
+        or not payload.startswith((PREFIX, EXPIRING_PREFIX, ITEMS_PREFIX))
         or len(payload) < len(PREFIX) + 2 + SIGNATURE_LENGTH
         or payload[-SIGNATURE_LENGTH - 1] != "-"
     ):
@@ -105,6 +143,8 @@ def verify_payload(payload: str, secret: str) -> VerifiedLink | None:
     body = payload[len(PREFIX) : -SIGNATURE_LENGTH - 1]
     signature = payload[-SIGNATURE_LENGTH:]
     expires_at: int | None = None
+    if payload.startswith(ITEMS_PREFIX):
+        return _verify_items(body, signature, secret)
     if payload.startswith(EXPIRING_PREFIX):
         body, _, expiry = body.rpartition("-")
         if not BASE36.fullmatch(expiry):
@@ -117,3 +157,20 @@ def verify_payload(payload: str, secret: str) -> VerifiedLink | None:
     if not hmac.compare_digest(signature.encode(), expected.encode()):
         return None
     return VerifiedLink(order_id, expires_at)
+
+
+def _verify_items(body: str, signature: str, secret: str) -> VerifiedLink | None:
+    """An i- payload's order, token and expiry, when its signature is genuine."""
+    rest, _, expiry = body.rpartition("-")
+    order_id, _, token = rest.rpartition("-")
+    if not (expiry == NEVER or (BASE36.fullmatch(expiry) and not expiry.startswith("0"))):
+        return None
+    if not TOKEN.fullmatch(token) or not PAYLOAD_ALPHABET.fullmatch(order_id):
+        return None
+    if not PAYLOAD_ALPHABET.fullmatch(signature):
+        return None
+    expires_at = None if expiry == NEVER else int(expiry, 36)
+    expected = sign_with_token(order_id, token, secret, expires_at)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return None
+    return VerifiedLink(order_id, expires_at, token)

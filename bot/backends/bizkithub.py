@@ -30,7 +30,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.once import create_once
-from bot.complaint import ComplaintEnvelope, evidence_text
+from bot.complaint import ClaimedItem, ComplaintEnvelope, evidence_text
 from bot.config import ConfigError, Settings, mapped_value
 
 logger = logging.getLogger(__name__)
@@ -277,11 +277,14 @@ class BizKitHubBackend(ComplaintBackend):
 def claimed_fields(envelope: ComplaintEnvelope) -> dict[str, Any]:
     """The create call's fields of what is claimed (only those the customer gave): the items,
     the amount and its currency, the refund account (an IBAN, its country) and, as the
-    transfer's variable symbol, the order number when it is one (digits only, at most 10)."""
+    transfer's variable symbol, the order number when it is one (digits only, at most 10); and
+    the order's hash when the shop's link carried one."""
     entity = envelope.entity
     fields: dict[str, Any] = {}
+    if entity.orderHash:
+        fields["orderHash"] = entity.orderHash
     if entity.items:
-        fields["items"] = [{"label": i.label, "quantity": i.quantity} for i in entity.items]
+        fields["items"] = [_item(item) for item in entity.items]
     if entity.claimedAmount is not None:
         fields["price"] = entity.claimedAmount.value
         fields["currency"] = entity.claimedAmount.currency
@@ -291,6 +294,18 @@ def claimed_fields(envelope: ComplaintEnvelope) -> dict[str, Any]:
         order = entity.orderId
         if order.isascii() and order.isdigit() and len(order) <= VARIABLE_SYMBOL_DIGITS:
             fields["refundVariableSymbol"] = order
+    return fields
+
+
+def _item(item: ClaimedItem) -> dict[str, Any]:
+    """An item of the create call; one picked from the shop's link has its id and price (the
+    id a number, as BizKitHub's order items are, when it is all digits)."""
+    fields: dict[str, Any] = {"label": item.label, "quantity": item.quantity}
+    if item.orderItemId is not None:
+        digits = item.orderItemId.isascii() and item.orderItemId.isdigit()
+        fields["orderItemId"] = int(item.orderItemId) if digits else item.orderItemId
+    if item.price is not None:
+        fields["price"] = item.price
     return fields
 
 

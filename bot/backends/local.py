@@ -53,7 +53,10 @@ class LocalDeskBackend(ComplaintBackend):
                 entity.resolution or "",
                 contact_line(entity.contact),
                 json.dumps([a.model_dump(exclude_none=True) for a in entity.attachments or ()]),
-                json.dumps([item.model_dump() for item in entity.items or ()], ensure_ascii=False),
+                json.dumps(
+                    [item.model_dump(exclude_none=True) for item in entity.items or ()],
+                    ensure_ascii=False,
+                ),
                 amount_text(entity.claimedAmount) if entity.claimedAmount is not None else "",
                 entity.refundAccount or "",
                 now,

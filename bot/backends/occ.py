@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
@@ -28,7 +28,7 @@ from bot.backends.base import (
     Submission,
 )
 from bot.backends.occ_auth import BACKEND, OccAuth, error_summary, misconfigured
-from bot.complaint import ComplaintEnvelope, evidence_text
+from bot.complaint import ClaimedItem, ComplaintEnvelope, evidence_text
 from bot.config import ConfigError, Settings, mapped_value
 
 logger = logging.getLogger(__name__)
@@ -306,6 +306,9 @@ class OccBackend(ComplaintBackend):
             "notes": "\n\n".join(filter(None, [entity.problemStatment, evidence])),
             "comments": [{"comment": comment}],
         }
+        damaged = damaged_line_item(entity.items or ())
+        if damaged is not None:
+            body["damagedLineItemId"] = damaged
         if entity.claimedAmount is not None:
             body["appeasementRefunds"] = [
                 {
@@ -468,3 +471,10 @@ def _receipt(
         state=state,
         attributes=tuple(attributes),
     )
+
+
+def damaged_line_item(items: Sequence[ClaimedItem]) -> str | None:
+    """The `damagedLineItemId`: the id of the first item picked from the shop's link. An
+    appeasement names one damaged line, so with several picked the first (the order's own
+    order) is named and all of them are listed in `notes`; typed items have no id."""
+    return next((item.orderItemId for item in items if item.orderItemId is not None), None)

@@ -29,6 +29,8 @@ TABLES = (
     "processed_updates",
     "erasures",
     "erased_files",
+    "link_orders",
+    "withdrawals",
 )
 # Identity columns whose sequences must continue after the copied rows (and their floor).
 IDENTITIES = {

@@ -31,6 +31,8 @@ class Action(StrEnum):
     PHOTOS_DONE = "pd"
     REMOVE_FILES = "rf"
     SKIP = "sk"  # [Skip] of an optional step of what is claimed
+    PICK_ITEM = "pi"  # argument: the index of an item offered by the shop's link
+    ITEMS_DONE = "id"  # [Done] after picking items
     LANGUAGE = "lg"
     WRITE = "wr"  # write to the operators about a complaint
     DESK = "ds"  # operator chat only
@@ -67,6 +69,8 @@ DRAFT_ACTIONS = frozenset(
         Action.PHOTOS_DONE,
         Action.REMOVE_FILES,
         Action.SKIP,
+        Action.PICK_ITEM,
+        Action.ITEMS_DONE,
     }
 )
 

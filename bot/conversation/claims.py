@@ -18,10 +18,10 @@ from bot.claimed import (
     parse_amount,
     parse_items,
 )
-from bot.complaint import ClaimedAmount
+from bot.complaint import ClaimedAmount, ClaimedItem, item_lines
 from bot.config import Settings
 from bot.conversation.draft import Draft
-from bot.conversation.keyboards import skip_keyboard
+from bot.conversation.keyboards import items_keyboard, skip_keyboard
 from bot.conversation.render import Reply
 from bot.conversation.route import applies, may_skip
 from bot.conversation.states import Step
@@ -29,11 +29,15 @@ from bot.i18n import Messages
 
 CLAIM_STEPS = frozenset({Step.ITEMS, Step.AMOUNT, Step.REFUND_ACCOUNT})
 EXAMPLE_AMOUNT = Decimal("1500.50")
+# An offered item's button shows this much of its label (Telegram shows about as much).
+BUTTON_LABEL_LIMIT = 48
 
 
 def claim_question(t: Messages, draft: Draft, settings: Settings) -> Reply:
     """The question of a claim step, with [Skip] when it is optional."""
     optional = may_skip(draft.step, settings)
+    if draft.step is Step.ITEMS and draft.offered:
+        return _pick_question(t, draft, optional=optional)
     match draft.step:
         case Step.ITEMS:
             text = t("items.ask", maximum=MAX_ITEMS)
@@ -54,7 +58,8 @@ def take_claim(t: Messages, draft: Draft, text: str, settings: Settings) -> str 
     try:
         match draft.step:
             case Step.ITEMS:
-                draft.items = parse_items(text)
+                draft.items = _with_offered_ids(parse_items(text), draft.offered)
+                draft.picked = []
             case Step.AMOUNT:
                 currency = settings.claim_currency or ""
                 value = parse_amount(text, language=t.language, currency=currency)
@@ -67,11 +72,44 @@ def take_claim(t: Messages, draft: Draft, text: str, settings: Settings) -> str 
     return None
 
 
+def _pick_question(t: Messages, draft: Draft, *, optional: bool) -> Reply:
+    """The ITEMS question of a shop's link: its items as buttons, typing still possible."""
+    text = t("items.ask_pick", order_id=draft.order_id, example=draft.offered[0].label)
+    if optional:
+        text = f"{text}\n\n{t('claim.or_skip')}"
+    labels = item_lines(draft.offered, label_limit=BUTTON_LABEL_LIMIT)
+    return Reply(text, items_keyboard(t, draft.token, labels, draft.picked, optional=optional))
+
+
+def toggle(draft: Draft, index: int) -> None:
+    """A press on an offered item: picked, or unpicked when it was."""
+    picked = set(draft.picked) ^ {index}
+    draft.picked = sorted(picked)
+
+
+def take_picked(draft: Draft) -> None:
+    """[Done]: the picked items, with their order item ids and prices, are the answer."""
+    draft.items = [draft.offered[index] for index in draft.picked]
+
+
+def _with_offered_ids(items: list[ClaimedItem], offered: list[ClaimedItem]) -> list[ClaimedItem]:
+    """Typed items named exactly as one of the link's get its id and price (the quantity
+    stays as typed)."""
+    by_label = {item.label.casefold(): item for item in offered}
+    matched = []
+    for item in items:
+        known = by_label.get(item.label.casefold())
+        if known is not None:
+            item = item.model_copy(update={"orderItemId": known.orderItemId, "price": known.price})
+        matched.append(item)
+    return matched
+
+
 def skip(draft: Draft) -> None:
     """[Skip]: the step's answer is none (a value given before is dropped)."""
     match draft.step:
         case Step.ITEMS:
-            draft.items = []
+            draft.items, draft.picked = [], []
         case Step.AMOUNT:
             draft.amount = ""
         case Step.REFUND_ACCOUNT:

@@ -25,6 +25,7 @@ from bot.i18n import Messages, plural_count
 from bot.receipts import is_news
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState
+from bot.storage.link_orders import LinkOrders
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,11 @@ class CustomerCommands:
             genuine = link is not None and self.s.settings.order_id_regex.fullmatch(link.order_id)
             if link is not None and genuine and not link.expired(self.s.clock()):
                 notice = t("deeplink.greeting", name=user.first_name, order_id=link.order_id)
-                await self.flow.begin_with_order(update, link.order_id, notice)
+                linked = None
+                if link.token is not None:
+                    # Gone (another database, say): the order alone still starts the draft.
+                    linked = await LinkOrders(self.s.database).get(link.token, link.order_id)
+                await self.flow.begin_with_order(update, link.order_id, notice, linked)
                 return
             if link is not None and genuine:
                 logger.info("Expired start link from user %s", user.id)

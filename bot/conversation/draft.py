@@ -40,6 +40,11 @@ class Draft(BaseModel):
     items: list[ClaimedItem] = []
     amount: str = ""
     refund_account: str = ""
+    # From a shop's link: the order's items offered as buttons (with ids and prices), which of
+    # them are picked (their indexes), and the order's hash at the shop.
+    offered: list[ClaimedItem] = []
+    picked: list[int] = []
+    order_hash: str = ""
     # The album being received, and the answer that is edited as its files arrive.
     album: str = ""
     album_answer: int | None = None
@@ -53,6 +58,13 @@ class Draft(BaseModel):
     def has_answers(self) -> bool:
         """Whether the customer has given anything that a fresh draft would throw away."""
         return bool(self.order_id or self.problem or self.category or self.attachments)
+
+    def leave_link(self) -> None:
+        """The order is no longer the one the shop's link named: what the link said about
+        it (its items' ids and prices, its hash) no longer applies."""
+        self.from_deep_link = False
+        self.offered, self.picked, self.order_hash = [], [], ""
+        self.items = [ClaimedItem(label=i.label, quantity=i.quantity) for i in self.items]
 
     def advance(self, natural_next: Step) -> None:
         """Moves on after a valid answer: to the next step, or back to CONFIRM when editing."""

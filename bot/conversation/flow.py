@@ -41,6 +41,7 @@ from bot.services import Services, customer_of
 from bot.storage.conversations import StoredConversation
 from bot.storage.deliveries import Delivery
 from bot.storage.ledger import NewComplaint
+from bot.storage.link_orders import LinkOrder
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ VALID_PRESSES: dict[Action, frozenset[Step]] = {
     Action.REMOVE_FILES: frozenset({Step.PHOTOS}),
     Action.RESOLUTION: frozenset({Step.RESOLUTION}),
     Action.SKIP: claims.CLAIM_STEPS,
+    Action.PICK_ITEM: frozenset({Step.ITEMS}),
+    Action.ITEMS_DONE: frozenset({Step.ITEMS}),
     Action.SUBMIT: frozenset({Step.CONFIRM}),
     Action.EDIT: frozenset({Step.CONFIRM}),
     Action.CANCEL: frozenset({Step.CONFIRM}),
@@ -127,12 +130,17 @@ class ComplaintFlow:
         await self.save(update, draft)
         await send(update, self.question(self.s.messages(user), draft))
 
-    async def begin_with_order(self, update: Update, order_id: str, notice: str) -> None:
-        """A signed deep link: the order is known, so the draft starts at the problem."""
+    async def begin_with_order(
+        self, update: Update, order_id: str, notice: str, linked: LinkOrder | None = None
+    ) -> None:
+        """A signed deep link: the order is known, so the draft starts at the problem; the
+        order's items (offered at ITEMS) and hash, when the link carried them."""
         user = user_of(update)
         draft = Draft.new(language=user.language_code)
         draft.order_id = order_id
         draft.from_deep_link = True
+        if linked is not None:
+            draft.offered, draft.order_hash = list(linked.items), linked.order_hash
         draft.step = Step.PROBLEM
         await self.save(update, draft)
         await send(update, with_notice(notice, self.question(self.s.messages(user), draft)))
@@ -166,7 +174,7 @@ class ComplaintFlow:
                 if order_id is None:
                     return t(self._invalid_order_key())
                 if order_id != draft.order_id:
-                    draft.from_deep_link = False  # the shop's link no longer names this order
+                    draft.leave_link()  # the shop's link no longer names this order
                 draft.order_id = order_id
             case Step.PROBLEM:
                 notice = self.problem_notice(t, text)
@@ -314,6 +322,11 @@ class ComplaintFlow:
             case Action.SKIP:
                 claims.skip(draft)
                 draft.advance(after(draft.step, draft, self.s.settings))
+            case Action.PICK_ITEM:
+                claims.toggle(draft, int(press.argument))
+            case Action.ITEMS_DONE:
+                claims.take_picked(draft)
+                draft.advance(after(Step.ITEMS, draft, self.s.settings))
             case Action.EDIT:
                 draft.step = Step.CHOOSE_EDIT
             case Action.EDIT_FIELD:
@@ -343,6 +356,11 @@ class ComplaintFlow:
                 return not press.argument and draft.editing and bool(draft.attachments)
             case Action.SKIP:
                 return not press.argument and may_skip(draft.step, self.s.settings)
+            case Action.PICK_ITEM:
+                index = press.argument
+                return index.isascii() and index.isdigit() and int(index) < len(draft.offered)
+            case Action.ITEMS_DONE:
+                return not press.argument and bool(draft.picked)
         return not press.argument
 
     async def _stale_press(
@@ -387,6 +405,7 @@ class ComplaintFlow:
             items=draft.items,
             amount=amount,
             refund_account=account,
+            order_hash=draft.order_hash if draft.from_deep_link else "",
         )
         message_id = query.message.message_id if query.message is not None else None
         # The complaint, the end of the draft and the update: one transaction.

@@ -97,6 +97,20 @@ def skip_keyboard(t: Messages, token: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_button(t("button.skip"), Action.SKIP, token)]])
 
 
+def items_keyboard(
+    t: Messages, token: str, labels: Sequence[str], picked: Sequence[int], *, optional: bool
+) -> InlineKeyboardMarkup:
+    """The order's items to pick (a picked one ticked), [Done] once one is, and [Skip]."""
+    rows = [
+        [_button(("✅ " if index in picked else "") + label, Action.PICK_ITEM, token, str(index))]
+        for index, label in enumerate(labels)
+    ]
+    last = [_button(t("button.done"), Action.ITEMS_DONE, token)] if picked else []
+    if optional:
+        last.append(_button(t("button.skip"), Action.SKIP, token))
+    return InlineKeyboardMarkup([*rows, last] if last else rows)
+
+
 def resolutions_keyboard(token: str, labels: Mapping[str, str]) -> InlineKeyboardMarkup:
     """One button per solution offered, two to a row."""
     buttons = [_button(label, Action.RESOLUTION, token, code) for code, label in labels.items()]

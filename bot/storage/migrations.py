@@ -223,6 +223,17 @@ SQLITE_MIGRATIONS: list[str] = [
     );
     CREATE INDEX withdrawals_due ON withdrawals (state, next_attempt_at)
     """,
+    # 11: what a shop's link carries beyond the order (its items, its hash), under the short
+    # token the signed /start payload names (64 characters hold no list of items).
+    """
+    CREATE TABLE link_orders (
+        token       TEXT PRIMARY KEY,
+        order_id    TEXT NOT NULL,
+        order_hash  TEXT NOT NULL DEFAULT '',
+        items       TEXT NOT NULL DEFAULT '[]',
+        created_at  REAL NOT NULL
+    )
+    """,
 ]
 
 # The same versions for PostgreSQL: BIGINT ids (Telegram's are 64-bit), DOUBLE PRECISION
@@ -435,5 +446,15 @@ POSTGRES_MIGRATIONS: list[str] = [
         updated_at       DOUBLE PRECISION NOT NULL
     );
     CREATE INDEX withdrawals_due ON withdrawals (state, next_attempt_at)
+    """,
+    # 11: what a shop's link carries beyond the order (as for SQLite).
+    """
+    CREATE TABLE link_orders (
+        token       TEXT PRIMARY KEY,
+        order_id    TEXT NOT NULL,
+        order_hash  TEXT NOT NULL DEFAULT '',
+        items       TEXT NOT NULL DEFAULT '[]',
+        created_at  DOUBLE PRECISION NOT NULL
+    )
     """,
 ]

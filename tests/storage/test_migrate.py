@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from bench.postgres import PostgresServer
 from bot.cli.desk import set_status
-from bot.cli.migrate import migrate, migrate_to_postgres
+from bot.cli.migrate import TABLES, migrate, migrate_to_postgres
 from bot.storage.ledger import LedgerState
 from bot.storage.migrations import SQLITE_MIGRATIONS
 from bot.storage.ratings import RatingStore
@@ -74,3 +75,11 @@ async def test_migrate_says_where_the_database_stands(
     assert capsys.readouterr().out.strip() == (
         f"SQLite {tmp_path / 'bot.sqlite3'} is at schema version {len(SQLITE_MIGRATIONS)}."
     )
+
+
+def test_migrate_to_postgres_copies_every_table_but_the_leases() -> None:
+    # A table added by a migration and forgotten here would be lost in the move.
+    created = {
+        name for script in SQLITE_MIGRATIONS for name in re.findall(r"CREATE TABLE (\w+)", script)
+    }
+    assert created - {"leases"} == set(TABLES)
