@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.conversation.attachments import AttachmentAnswers
-from bot.conversation.callbacks import Action
 from bot.conversation.commands import CustomerCommands
 from bot.conversation.data_rights import DataRights
 from bot.conversation.flow import ComplaintFlow
 from bot.conversation.follow_ups import CustomerFollowUps
 from bot.conversation.preferences import PreferenceCommands
 from bot.conversation.ratings import COMMENT_GROUP, RatingAnswers
+from bot.messages.callbacks import Action
 from bot.operators.desk_buttons import OperatorDeskButtons
 from bot.operators.replies import OperatorReplies
 from bot.services import BotApplication

@@ -12,7 +12,7 @@ from bot.__main__ import main
 from bot.backends.base import BackendUnavailable, ComplaintStatus, StatusCode
 from bot.cli.customer import export_customer, forget_customer
 from bot.cli.desk import set_status
-from bot.conversation.callbacks import Action, decode, encode
+from bot.messages.callbacks import Action, decode, encode
 from bot.storage.database import Database
 from bot.storage.pseudonyms import PSEUDONYM_PREFIX
 from tests.conftest import StartBot

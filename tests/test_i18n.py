@@ -21,8 +21,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.config import DEFAULT_CATEGORIES, DEFAULT_RESOLUTIONS, Settings, parse_mapping
-from bot.conversation.render import category_label
 from bot.i18n import FALLBACK_LANGUAGE, LOCALES_DIR, Translator, language_tag
+from bot.messages.render import category_label
 from tests.conversation.steps import assert_telegram_html
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from bot.__main__ import _parser
 from bot.backends.base import ComplaintStatus, StatusCode
 from bot.cli.desk import set_status, show
 from bot.cli.ratings import rating_summary
-from bot.conversation.callbacks import MAX_CALLBACK_BYTES, Action, decode, encode
+from bot.messages.callbacks import MAX_CALLBACK_BYTES, Action, decode, encode
 from bot.storage.ratings import Rating, RatingStore
 from tests.conftest import StartBot
 from tests.helpers.backends import ScriptedBackend

@@ -15,15 +15,15 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.complaint import Attachment
-from bot.conversation.draft import MAX_ATTACHMENTS, Draft
-from bot.conversation.evidence import attachment_of, own_phone
 from bot.conversation.flow import ComplaintFlow, chat_id_of, send, user_of
-from bot.conversation.keyboards import start_keyboard
 from bot.conversation.questions import with_notice
-from bot.conversation.render import Reply
 from bot.conversation.route import after
-from bot.conversation.states import Step
+from bot.draft import MAX_ATTACHMENTS, Draft
 from bot.i18n import Messages
+from bot.messages.evidence import attachment_of, own_phone
+from bot.messages.keyboards import start_keyboard
+from bot.messages.render import Reply
+from bot.steps import Step
 
 logger = logging.getLogger(__name__)
 

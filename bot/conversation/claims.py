@@ -20,12 +20,12 @@ from bot.claimed import (
 )
 from bot.complaint import ClaimedAmount, ClaimedItem, item_lines
 from bot.config import Settings
-from bot.conversation.draft import Draft
-from bot.conversation.keyboards import items_keyboard, skip_keyboard
-from bot.conversation.render import Reply
 from bot.conversation.route import applies, may_skip
-from bot.conversation.states import Step
+from bot.draft import Draft
 from bot.i18n import Messages
+from bot.messages.keyboards import items_keyboard, skip_keyboard
+from bot.messages.render import Reply
+from bot.steps import Step
 
 CLAIM_STEPS = frozenset({Step.ITEMS, Step.AMOUNT, Step.REFUND_ACCOUNT})
 EXAMPLE_AMOUNT = Decimal("1500.50")

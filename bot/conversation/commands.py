@@ -12,16 +12,16 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.backends.base import BackendError, ComplaintStatus, StatusCode
-from bot.conversation import render
-from bot.conversation.callbacks import WITHDRAW_ACTIONS, Action, decode
 from bot.conversation.flow import ComplaintFlow, send, user_of
 from bot.conversation.follow_ups import CustomerFollowUps
-from bot.conversation.keyboards import complaints_keyboard, result_keyboard, start_keyboard
 from bot.conversation.presses import answer_press
-from bot.conversation.render import Reply
 from bot.conversation.withdrawals import CustomerWithdrawals
 from bot.deeplinks import verify_payload
 from bot.i18n import Messages, plural_count
+from bot.messages import render
+from bot.messages.callbacks import WITHDRAW_ACTIONS, Action, decode
+from bot.messages.keyboards import complaints_keyboard, result_keyboard, start_keyboard
+from bot.messages.render import Reply
 from bot.receipts import is_news
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState

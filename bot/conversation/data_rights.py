@@ -16,12 +16,12 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.config import ConfigError
-from bot.conversation.callbacks import FORGET_SIGNATURE_DIGITS, Action, decode
 from bot.conversation.flow import chat_id_of, send, user_of
-from bot.conversation.keyboards import forget_keyboard
 from bot.conversation.presses import answer_press
-from bot.conversation.render import Reply
 from bot.i18n import Messages
+from bot.messages.callbacks import FORGET_SIGNATURE_DIGITS, Action, decode
+from bot.messages.keyboards import forget_keyboard
+from bot.messages.render import Reply
 from bot.services import Services
 from bot.storage.customer_data import RETENTION_BATCH, CustomerData
 from bot.storage.erasures import Erasure, Erasures, WaitingErasure

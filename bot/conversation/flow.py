@@ -20,24 +20,25 @@ from telegram.ext import ContextTypes
 
 from bot.complaint import Attachment, ContactInfo, build_envelope
 from bot.config import DEFAULT_ORDER_ID_PATTERN
-from bot.conversation import claims, render, results
-from bot.conversation.callbacks import Action, Press
-from bot.conversation.draft import (
+from bot.conversation import claims
+from bot.conversation.presses import answer_press
+from bot.conversation.questions import question, with_notice
+from bot.conversation.route import advance_after_resolution, after, editable, may_skip
+from bot.draft import (
     PROBLEM_MAX_LENGTH,
     PROBLEM_MIN_LENGTH,
     Draft,
     clean_order_id,
     problem_length_error,
 )
-from bot.conversation.evidence import email_of
-from bot.conversation.keyboards import start_keyboard, unfinished_keyboard
-from bot.conversation.presses import answer_press
-from bot.conversation.questions import question, with_notice
-from bot.conversation.render import Reply
-from bot.conversation.route import advance_after_resolution, after, editable, may_skip
-from bot.conversation.states import Step
 from bot.i18n import Messages, plural_count
+from bot.messages import render, results
+from bot.messages.callbacks import Action, Press
+from bot.messages.evidence import email_of
+from bot.messages.keyboards import start_keyboard, unfinished_keyboard
+from bot.messages.render import Reply
 from bot.services import Services, customer_of
+from bot.steps import Step
 from bot.storage.conversations import StoredConversation
 from bot.storage.deliveries import Delivery
 from bot.storage.ledger import NewComplaint

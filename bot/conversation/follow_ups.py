@@ -17,13 +17,13 @@ from telegram import Message, Update, User
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.complaint import Attachment
-from bot.conversation.callbacks import Press
-from bot.conversation.evidence import attachment_of
 from bot.conversation.flow import send
-from bot.conversation.keyboards import write_keyboard
 from bot.conversation.presses import answer_press
-from bot.conversation.render import Reply
 from bot.i18n import Messages
+from bot.messages.callbacks import Press
+from bot.messages.evidence import attachment_of
+from bot.messages.keyboards import write_keyboard
+from bot.messages.render import Reply
 from bot.operators.chat import OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import MediaItem

@@ -6,10 +6,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.conversation.callbacks import Action, encode
 from bot.conversation.flow import ComplaintFlow, send, user_of
 from bot.conversation.presses import answer_press
-from bot.conversation.render import Reply
+from bot.messages.callbacks import Action, encode
+from bot.messages.render import Reply
 from bot.services import Services
 
 

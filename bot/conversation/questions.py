@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.conversation import render
 from bot.conversation.claims import claim_question
-from bot.conversation.draft import MAX_ATTACHMENTS, PROBLEM_MIN_LENGTH, Draft
-from bot.conversation.keyboards import (
+from bot.conversation.route import editable
+from bot.draft import MAX_ATTACHMENTS, PROBLEM_MIN_LENGTH, Draft
+from bot.i18n import Messages
+from bot.messages import render
+from bot.messages.keyboards import (
     categories_keyboard,
     confirm_keyboard,
     contact_keyboard,
@@ -14,10 +16,8 @@ from bot.conversation.keyboards import (
     photos_keyboard,
     resolutions_keyboard,
 )
-from bot.conversation.render import Reply
-from bot.conversation.route import editable
-from bot.conversation.states import Step
-from bot.i18n import Messages
+from bot.messages.render import Reply
+from bot.steps import Step
 
 
 def question(t: Messages, draft: Draft, settings: Settings) -> Reply:

@@ -17,12 +17,12 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.backends.base import FINAL_STATUSES
-from bot.conversation.callbacks import Action, Press, decode
 from bot.conversation.flow import ComplaintFlow, send, user_of
-from bot.conversation.keyboards import rating_comment_keyboard
 from bot.conversation.presses import answer_press
-from bot.conversation.render import Reply
 from bot.i18n import Messages
+from bot.messages.callbacks import Action, Press, decode
+from bot.messages.keyboards import rating_comment_keyboard
+from bot.messages.render import Reply
 from bot.operators.chat import OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import NewDelivery

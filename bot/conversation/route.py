@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.conversation.draft import Draft
-from bot.conversation.states import Step
+from bot.draft import Draft
+from bot.steps import Step
 
 ROUTE = (
     Step.ORDER_ID,

@@ -16,11 +16,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.backends.base import FINAL_STATUSES, StatusCode
-from bot.conversation.callbacks import Action, Press
 from bot.conversation.flow import send
-from bot.conversation.keyboards import withdraw_keyboard
 from bot.conversation.presses import answer_press
-from bot.conversation.render import Reply
+from bot.messages.callbacks import Action, Press
+from bot.messages.keyboards import withdraw_keyboard
+from bot.messages.render import Reply
 from bot.services import Services
 from bot.storage.ledger import LedgerEntry, LedgerState
 from bot.storage.withdrawals import WithdrawalStore

@@ -16,16 +16,16 @@ from telegram.error import TelegramError
 
 from bot.backends.base import BackendRejected, Receipt, StatusCode
 from bot.complaint import Attachment
-from bot.conversation.callbacks import Action, encode
-from bot.conversation.render import (
+from bot.i18n import Messages, Translator
+from bot.messages.callbacks import Action, encode
+from bot.messages.render import (
     CAPTION_LIMIT,
     category_label,
     complaint_evidence,
     fit,
     shorten,
 )
-from bot.conversation.results import keyboard_rows
-from bot.i18n import Messages, Translator
+from bot.messages.results import keyboard_rows
 from bot.storage.deliveries import Delivery, MediaItem, NewDelivery, OutgoingMessage
 from bot.storage.ledger import LedgerEntry, QuarantinedRow
 

@@ -17,11 +17,11 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.complaint import Attachment
-from bot.conversation.evidence import attachment_of
-from bot.conversation.keyboards import write_keyboard
-from bot.conversation.render import CAPTION_LIMIT, fit
-from bot.conversation.results import keyboard_rows
 from bot.i18n import Messages
+from bot.messages.evidence import attachment_of
+from bot.messages.keyboards import write_keyboard
+from bot.messages.render import CAPTION_LIMIT, fit
+from bot.messages.results import keyboard_rows
 from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import MediaItem, NewDelivery, OutgoingMessage

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.backends.base import BackendRejected, ComplaintStatus, Receipt
-from bot.conversation import results
 from bot.i18n import Messages, Translator
+from bot.messages import results
 from bot.operators.chat import OperatorChat
 from bot.storage.customers import CustomerPreferences
 from bot.storage.deliveries import Delivery, NewDelivery

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation.callbacks import Action, decode, encode
+from bot.messages.callbacks import Action, decode, encode
 from bot.storage.ledger import LedgerEntry
 from tests.conversation.steps import ORDER, PROBLEM, STALE_BUTTON
 from tests.helpers.driver import PRODUCT_DEFAULTS, BotHarness, Customer, Turn, make_settings

@@ -6,8 +6,8 @@ import re
 
 from bot.backends.base import Card, Media, Receipt
 from bot.complaint import Customer, build_envelope
-from bot.conversation.render import CAPTION_LIMIT, MESSAGE_LIMIT, registered_card
 from bot.i18n import Translator
+from bot.messages.render import CAPTION_LIMIT, MESSAGE_LIMIT, registered_card
 from bot.storage.ledger import LedgerEntry, LedgerState
 from bot.telegram_html import plain_text, utf16_length
 

@@ -8,7 +8,7 @@ import secrets
 from pydantic import BaseModel, ConfigDict
 
 from bot.complaint import Attachment, ClaimedItem
-from bot.conversation.states import Step
+from bot.steps import Step
 
 MAX_ATTACHMENTS = 10
 PROBLEM_MIN_LENGTH = 5

@@ -11,9 +11,9 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.conversation.callbacks import Action, encode
-from bot.conversation.states import Step
 from bot.i18n import Messages
+from bot.messages.callbacks import Action, encode
+from bot.steps import Step
 from bot.storage.ledger import LedgerEntry
 
 _FIELD_BUTTON = {

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from telegram import InlineKeyboardMarkup
 
 from bot.backends.base import ComplaintStatus, Receipt, RejectionReason
-from bot.conversation import render
-from bot.conversation.keyboards import rating_row, result_keyboard
 from bot.i18n import Messages, plural_count
+from bot.messages import render
+from bot.messages.keyboards import rating_row, result_keyboard
 from bot.storage.deliveries import NewDelivery, OutgoingMessage
 from bot.storage.ledger import LedgerEntry
 

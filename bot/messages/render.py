@@ -30,7 +30,7 @@ from bot.complaint import (
     masked_account,
 )
 from bot.config import Settings
-from bot.conversation.draft import Draft
+from bot.draft import Draft
 from bot.i18n import Markup, Messages, escape
 from bot.storage.ledger import LedgerEntry, LedgerState
 from bot.storage.threads import ThreadMessage
