@@ -23,8 +23,8 @@ from bot.i18n import Messages
 from bot.messages.callbacks import Press
 from bot.messages.evidence import attachment_of
 from bot.messages.keyboards import write_keyboard
+from bot.messages.operator_posts import OperatorPosts
 from bot.messages.render import Reply
-from bot.operators.chat import OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import MediaItem
 from bot.storage.ledger import LedgerEntry
@@ -41,7 +41,7 @@ HOUR_SECONDS = 3600.0
 class CustomerFollowUps:
     """The [Write about this complaint] button, and relaying what the customer then writes."""
 
-    def __init__(self, services: Services, operator: OperatorChat) -> None:
+    def __init__(self, services: Services, operator: OperatorPosts) -> None:
         self.s = services
         self._operator = operator
 

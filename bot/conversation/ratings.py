@@ -22,8 +22,8 @@ from bot.conversation.presses import answer_press
 from bot.i18n import Messages
 from bot.messages.callbacks import Action, Press, decode
 from bot.messages.keyboards import rating_comment_keyboard
+from bot.messages.operator_posts import OperatorPosts
 from bot.messages.render import Reply
-from bot.operators.chat import OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import NewDelivery
 from bot.storage.ledger import LedgerEntry, LedgerState
@@ -49,7 +49,7 @@ class RatingAnswers:
         self,
         services: Services,
         flow: ComplaintFlow,
-        operator: OperatorChat | None,
+        operator: OperatorPosts | None,
         ratings: RatingStore,
     ) -> None:
         self.s = services

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from bot.backends.base import BackendRejected, ComplaintStatus, Receipt
 from bot.i18n import Messages, Translator
 from bot.messages import results
-from bot.operators.chat import OperatorChat
+from bot.messages.operator_posts import OperatorPosts
 from bot.storage.customers import CustomerPreferences
 from bot.storage.deliveries import Delivery, NewDelivery
 from bot.storage.ledger import LedgerEntry, QuarantinedRow
@@ -25,7 +25,7 @@ class Announcements:
         translator: Translator,
         categories: Mapping[str, str],
         preferences: CustomerPreferences,
-        operator: OperatorChat | None,
+        operator: OperatorPosts | None,
         *,
         resolutions: Mapping[str, str] | None = None,
     ) -> None:
