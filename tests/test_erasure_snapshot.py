@@ -185,3 +185,25 @@ async def test_forgetme_erases_the_refund_account_from_the_ledger_and_the_desk(
         files = [tmp_path / "bot.sqlite3", tmp_path / "bot.sqlite3-wal"]
         raw = b"".join(path.read_bytes() for path in files if path.exists())
         assert iban.encode() not in raw and b"2000145399" not in raw
+
+
+async def test_an_operators_reply_still_owed_reaches_the_customer_who_asked_to_be_forgotten(
+    harness_factory: StartBot,
+) -> None:
+    bot = await harness_factory(operator_chat_id=OPERATORS)
+    bot.api.telegram.add_group(OPERATORS, "Shop team")
+    jarmila = OperatorUpdates(OPERATORS, make_user(7001, "Jarmila"), title="Shop team")
+    ada = bot.customer()
+    await ada.file_complaint(problem=PROBLEM)
+    await bot.settle()
+    (post,) = [
+        m for m in bot.api.chat_messages(OPERATORS) if "New complaint 100001" in plain_text(m.text)
+    ]
+    # Telegram fails the reply to her once: it waits in the deliveries, owed to her.
+    bot.api.fail_next("sendMessage", "Bad Gateway", 502)
+    await bot.feed(jarmila.text("We are sending a new kettle.", reply_to=post), OPERATORS)
+    assert not any("new kettle" in m.text for m in ada.messages())
+    await ada.send("/forgetme")
+    await ada.press("Yes, forget me")
+    await bot.advance(120)
+    assert any("new kettle" in m.text for m in ada.messages())  # not cancelled by the erasure

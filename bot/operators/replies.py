@@ -26,6 +26,7 @@ from bot.operators.chat import OPERATOR_LANGUAGE, OperatorChat
 from bot.services import Services
 from bot.storage.deliveries import MediaItem, NewDelivery, OutgoingMessage
 from bot.storage.ledger import LedgerEntry
+from bot.storage.pseudonyms import OPERATOR_REPLY
 from bot.storage.threads import ThreadMessage
 from bot.workers.announcements import Announcements
 
@@ -145,7 +146,7 @@ class OperatorReplies:
         return NewDelivery(
             user_id=entry.user_id,
             chat_id=entry.chat_id,
-            kind="operator-reply",
+            kind=OPERATOR_REPLY,
             message=message,
             complaint_id=entry.id,
         )

@@ -30,6 +30,8 @@ ERASED = "(erased)"
 PSEUDONYM_PREFIX = "Forgotten customer"
 # Hex digits of the keyed hash shown in a pseudonym: 32 bits, enough to tell customers apart.
 PSEUDONYM_DIGITS = 8
+# The one operator-chat kind owed to the customer (bot/operators/replies.py).
+OPERATOR_REPLY = "operator-reply"
 # A complaint nobody will change any more: its customer need not be reachable through it.
 FINISHED = (
     "(state IN ('rejected', 'failed') OR (state = 'registered' "
@@ -146,11 +148,13 @@ class Anonymising:
                 (*ids, before),
             ),
             # Owed to the operator chat, not to the customer: cancelled, so the customer's
-            # words are not posted after they asked to be forgotten.
+            # words are not posted after they asked to be forgotten. (An operator's reply is
+            # owed to the customer: it is delivered, and the erasure waits for it.)
             Statement(
                 "UPDATE deliveries SET state = 'dropped', message = '{}', "  # noqa: S608
                 "last_error = 'erased' WHERE state = 'pending' AND kind LIKE 'operator-%' "
-                f"AND complaint_id IN ({marks}) AND created_at <= ?",
+                f"AND kind != '{OPERATOR_REPLY}' AND complaint_id IN ({marks}) "
+                "AND created_at <= ?",
                 (*ids, before),
             ),
         ]
