@@ -239,16 +239,18 @@ def build_application(
         )
         worker.confirmations = operator
         worker.team_chat = TeamChat(operator.chat_id, metrics)
+    # The backend's retries, for submissions and withdrawals alike.
+    submit_policy = RetryPolicy(
+        base_seconds=settings.submit_retry_base_seconds,
+        max_seconds=settings.submit_retry_max_seconds,
+        give_up_seconds=give_up_seconds,
+    )
     outbox = OutboxWorker(
         ledger,
         backend,
         worker,
         announcements,
-        RetryPolicy(
-            base_seconds=settings.submit_retry_base_seconds,
-            max_seconds=settings.submit_retry_max_seconds,
-            give_up_seconds=give_up_seconds,
-        ),
+        submit_policy,
         clock=clock,
         max_in_flight=settings.submit_max_in_flight,
         claim_seconds=settings.claim_seconds,
@@ -260,11 +262,7 @@ def build_application(
         backend,
         worker,
         announcements,
-        RetryPolicy(
-            base_seconds=settings.submit_retry_base_seconds,
-            max_seconds=settings.submit_retry_max_seconds,
-            give_up_seconds=give_up_seconds,
-        ),
+        submit_policy,
         clock=clock,
         claim_seconds=settings.claim_seconds,
     )
